@@ -1,0 +1,115 @@
+"""Configuration: defaults here, then ``instance/config.py``, then the environment, then the argument."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class Defaults:
+    """Defaults for every setting. Domain numbers (pass mark, hours, ...) live in settings, not here."""
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled in from DATABASE_URL or the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 30_000
+    SECRET_KEY: str | None = None
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; exams can last hours
+    WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+    LOGIN_FAILURE_LIMIT = "10 per minute"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "exam_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 12 * 3600
+
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # uploads are checked again per kind
+    MAX_ROSTER_ROWS = 20_000
+
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a password)
+    PASSWORD_MIN_LENGTH = 8
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    API_TITLE = "执法资格学法考试平台 API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "exam_session"},
+            }
+        },
+        "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+    }
+
+    DEMO_DATA = False
+
+
+ENV_VARS = {
+    # environment variable -> (config key, parser)
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "REDIS_URL": ("RATELIMIT_STORAGE_URI", str),
+    "EXAM_TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
+    "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str),
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write ``postgres://`` or ``postgresql://``; the driver shipped is psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(app, overrides: dict | None) -> None:
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for env_name, (key, parse) in ENV_VARS.items():
+        value = os.environ.get(env_name)
+        if value:
+            app.config[key] = parse(value)
+    if overrides:
+        app.config.update(overrides)
+        if "DATABASE_URL" in overrides:
+            app.config["SQLALCHEMY_DATABASE_URI"] = overrides["DATABASE_URL"]
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'exam.sqlite3'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("redis"):
+        raise RuntimeError("DATABASE_URL points at Redis")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+
+
+def _instance_secret(instance: Path) -> str:
+    """A random key generated once into the instance folder; never a fixed default."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""Shared plumbing: database helpers, time, access control, audit, errors."""

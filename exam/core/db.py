@@ -1,0 +1,52 @@
+"""Database plumbing: SQLite pragmas, lock-up-front writes, table cleanup helpers."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
+    """SQLite: WAL, busy timeout, full durability, foreign keys, and BEGIN IMMEDIATE for writes.
+
+    A request that may write takes the write lock when its transaction begins, so two writers never
+    deadlock on a lock upgrade (SQLITE_BUSY mid-transaction); reads stay deferred so they never wait.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+
+
+def _may_write() -> bool:
+    # Outside a request (CLI, cron, tests calling operations) assume a write.
+    if not has_request_context():
+        return True
+    return request.method in WRITE_METHODS
+
+
+def lock_for_chain(session, key: int) -> None:
+    """Serialise writers of a chained sequence (e.g. the audit log) within the transaction.
+
+    On SQLite the write transaction already holds the database lock (BEGIN IMMEDIATE).
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
