@@ -39,7 +39,15 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+# Every module that defines tables, so the metadata (and Alembic) sees the whole schema.
+MODEL_MODULES = ["exam.core.audit", "exam.accounts.models", "question_bank.models"]
+
+
 def _init_extensions(app: Flask) -> None:
+    import importlib
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
     from exam.core.db import configure_engine
     from exam.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -116,9 +124,15 @@ def select_locale() -> str:
 
 def _register_blueprints(app: Flask) -> None:
     from exam.accounts import bp as accounts_bp
+    from exam.admin import bp as admin_bp
+    from exam.certificates import bp as certificates_bp
+    from exam.exams import bp as exams_bp
     from exam.main import bp as main_bp
+    from exam.reports import bp as reports_bp
+    from exam.study import bp as study_bp
+    from question_bank import bp as question_bank_bp
 
-    for bp in (main_bp, accounts_bp):
+    for bp in (main_bp, accounts_bp, admin_bp, question_bank_bp, study_bp, exams_bp, certificates_bp, reports_bp):
         app.register_blueprint(bp)
 
     from exam.core.access import public

@@ -16,7 +16,9 @@ users_cli = AppGroup("users", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="The audit log.")
 
 # Each seeder adds one area's demo data; later areas build on earlier ones.
-SEEDERS = ["exam.accounts.seed"]
+SEEDERS = [
+    "exam.accounts.seed",
+]
 
 
 def _fail(message: str) -> None:

@@ -55,7 +55,7 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
 
 def register_api(app) -> None:
     api.init_app(app)
-    from exam.api import accounts, system
+    from exam.api import accounts, certificates, exams, questions, reports, study, system
 
-    for module in (system, accounts):
+    for module in (system, accounts, questions, study, exams, certificates, reports):
         api.register_blueprint(module.blp)

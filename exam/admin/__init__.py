@@ -1,0 +1,7 @@
+"""Administration: audit log search, settings."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from exam.admin import views  # noqa: E402,F401

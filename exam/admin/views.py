@@ -1,0 +1,1 @@
+"""Views of this area (thin: load, authorise, validate, call one operation, commit, redirect)."""

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from exam.api import api_blueprint
+
+blp = api_blueprint("api_reports", __name__, "Reports")
