@@ -157,7 +157,85 @@ def i18n_compile():
         click.echo(f"compiled {line}")
 
 
+# --- certificates ---------------------------------------------------------------------------------------
+
+certificates_cli = AppGroup("certificates", help="Enforcement certificates.")
+
+
+@certificates_cli.command("category")
+@click.argument("name")
+@click.option("--code", default=None, help="Short code used in certificate numbers.")
+@click.option("--validity-years", type=int, default=None)
+@click.option("--area", default=None, help="Default enforcement area.")
+@click.option("--source-of-power", default=None, help="Default source of power.")
+@click.option("--qualification-subject", "qualification", multiple=True,
+              help="A qualification exam subject required (repeat for two exams).")
+@click.option("--renewal-subject", "renewal", multiple=True, help="A renewal exam subject required.")
+def certificates_category(name, code, validity_years, area, source_of_power, qualification, renewal):
+    """Create or update an enforcement category."""
+    from exam.certificates import operations as ops
+    from exam.core.errors import DomainError
+
+    try:
+        category = ops.ensure_category(name, code=code, validity_years=validity_years, area=area,
+                                       source_of_power=source_of_power)
+        if qualification:
+            ops.set_requirements(category, "qualification", list(qualification))
+        if renewal:
+            ops.set_requirements(category, "renewal", list(renewal))
+    except DomainError as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"category {category.name} ({category.code}), validity {ops.validity_years(category)} years")
+
+
+@certificates_cli.command("eligibility")
+@click.option("--list", "kind", required=True,
+              type=click.Choice(["issue", "renewal", "review", "expiring", "valid", "ineligible"]))
+@click.option("--category", "category_name", default=None)
+@click.option("--year", type=int, default=None, help="For the annual review list.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx"]), default="pdf")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--by", "by_username", default=None, help="Staff number recorded as the printer (default: an hr user).")
+def certificates_eligibility(kind, category_name, year, fmt, output, by_username):
+    """Print an HR list (kept, with serial number and hash) as PDF or Excel."""
+    from exam.accounts.models import User, UserRole, user_by_username
+    from exam.certificates import lists, printing
+    from exam.certificates.models import EnforcementCategory
+    from exam.core.errors import DomainError
+
+    category = None
+    if category_name:
+        category = db.session.scalar(select(EnforcementCategory).where(EnforcementCategory.name == category_name))
+        if category is None:
+            _fail(f"unknown category: {category_name}")
+    by = user_by_username(by_username) if by_username else db.session.scalar(
+        select(User).join(UserRole).where(UserRole.role == "hr").order_by(User.id).limit(1))
+    if by is None:
+        _fail("no printer: pass --by USERNAME")
+    try:
+        printed = lists.print_list(kind, category, by=by, year=year)
+    except DomainError as exc:
+        _fail(exc.message)
+    data = lists.list_xlsx(printed) if fmt == "xlsx" else printing.list_pdf(printed)
+    db.session.commit()
+    with open(output, "wb") as fh:
+        fh.write(data)
+    click.echo(f"{printed.serial}: {printed.title}, {len(printed.rows)} rows -> {output}")
+
+
+@certificates_cli.command("expire")
+def certificates_expire():
+    """Mark certificates past their validity as expired (run daily)."""
+    from exam.certificates.operations import expire_certificates
+
+    count = expire_certificates()
+    db.session.commit()
+    click.echo(f"{count} certificates expired")
+
+
 def register_cli(app) -> None:
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(i18n_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)

@@ -59,6 +59,19 @@ class Defaults:
 
     DEMO_DATA = False
 
+    # Certificate rules: defaults for the settings an administrator may change (exam/core/settings.py).
+    CERT_VALIDITY_YEARS = 5
+    CERT_RESULT_FRESH_MONTHS = 12
+    CERT_REQUIRED_HOURS = 40.0
+    CERT_RENEWAL_WINDOW_MONTHS = 6
+    CERT_REVOCATION_COOLOFF_YEARS = 3
+    # {year} issue year, {code} category code, {seq} the category's running number for that year
+    CERT_NUMBER_PATTERN = "{code}{year}{seq:05d}"
+    CERT_ENFORCEMENT_BODY = "市质量技术监督局"
+    CERT_EXPIRING_DAYS = 90
+    CERT_PHOTO_MAX_BYTES = 2 * 1024 * 1024
+    VERIFY_RATE_LIMIT = "20 per minute"
+
 
 ENV_VARS = {
     # environment variable -> (config key, parser)

@@ -87,8 +87,11 @@ def client(app):
 
 @pytest.fixture
 def ctx(app):
-    """An application context for operation tests that run without HTTP."""
-    with app.test_request_context():
+    """An application context for operation tests that run without HTTP (writes begin IMMEDIATE, as in the CLI).
+
+    Its session holds SQLite's write lock from its first write until commit: create users (make_user) first.
+    """
+    with app.test_request_context(method="POST"):
         yield app
 
 

@@ -17,6 +17,7 @@ from exam.accounts.models import EMPLOYMENT_STATUSES, ApiToken, Department, User
 from exam.core import audit
 from exam.core.access import PRIVILEGED_ROLES
 from exam.core.errors import Conflict, DomainError, NotFound
+from exam.core.signals import employment_changed
 from exam.extensions import db
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
@@ -249,6 +250,8 @@ def update_user(user: User, data: UserData, *, can_grant_admin: bool = True) -> 
     user.set_roles(data.roles)
     db.session.flush()
     after = _snapshot(user)
+    if before["employment_status"] != after["employment_status"]:
+        employment_changed.send(user, before=before["employment_status"], after=after["employment_status"])
     if after != before:
         action = "user.roles_change" if before["roles"] != after["roles"] else "user.update"
         audit.record(action, user, before=before, after=after)

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from exam.admin import views  # noqa: E402,F401
+from exam.admin import settings_views, views  # noqa: E402,F401

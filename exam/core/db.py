@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,7 +37,22 @@ def _may_write() -> bool:
     # Outside a request (CLI, cron, tests calling operations) assume a write.
     if not has_request_context():
         return True
-    return request.method in WRITE_METHODS
+    return request.method in WRITE_METHODS or bool(g.get("db_write"))
+
+
+def expect_write() -> None:
+    """Call before the first query of a GET that may write (e.g. finishing an expired attempt on read).
+
+    On SQLite its transaction then begins IMMEDIATE: a deferred read transaction that later writes can fail
+    with SQLITE_BUSY_SNAPSHOT when another writer committed in between, and no busy timeout helps then.
+    If a read transaction is already open, it is ended first (it has written nothing).
+    """
+    from exam.extensions import db
+
+    g.db_write = True
+    session = db.session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.rollback()
 
 
 def lock_for_chain(session, key: int) -> None:
