@@ -77,3 +77,21 @@ def test_every_source_folder_with_strings_has_a_catalog():
     for catalog_dir in i18n.CATALOGS:
         if len(i18n.extract(catalog_dir)):
             assert i18n.po_path(catalog_dir, "zh").exists(), catalog_dir
+
+
+def test_a_message_shared_by_two_catalogues_is_translated_the_same_way():
+    """Catalogues are merged at run time; the last one loaded would silently win a disagreement."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for catalog_dir in i18n.CATALOGS:
+        catalog = i18n.load(catalog_dir, "zh")
+        if catalog is None:
+            continue
+        for message in catalog:
+            if not message.id or not message.string:
+                continue
+            key = str(message.id)
+            if key in seen and seen[key][1] != message.string:
+                clashes.append(f"{key!r}: {seen[key][0]} {seen[key][1]!r} vs {catalog_dir} {message.string!r}")
+            seen.setdefault(key, (catalog_dir, message.string))
+    assert not clashes, "\n".join(clashes)
