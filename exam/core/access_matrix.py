@@ -64,6 +64,7 @@ MATRIX_ROWS: list[Row] = [
     *row("accounts.roster_template", "GET", {HR, ADMIN}),
     # --- admin ------------------------------------------------------------------------------------------------
     *row("admin.audit", "GET", {ADMIN}),
+    *row("admin.settings", "GET POST", {ADMIN}, note="domain rule numbers"),
     # --- API: accounts ----------------------------------------------------------------------------------------
     *row("api_system.me", "GET", SIGNED_IN),
     *row("api_accounts.list_users", "GET", {HR, ADMIN}),
@@ -74,6 +75,28 @@ MATRIX_ROWS: list[Row] = [
     # --- study bulletins (#5) ---------------------------------------------------------------------------------
     # --- exams (#4) -------------------------------------------------------------------------------------------
     # --- certificates -----------------------------------------------------------------------------------------
+    *row("certificates.mine", "GET", SIGNED_IN, note="only one's own certificates"),
+    *row("certificates.manage", "GET", {HR}),
+    *row("certificates.apply", "GET POST", {HR}),
+    *row("certificates.issue", "POST", {HR}),
+    *row("certificates.detail", "GET", {HR}),
+    *row("certificates.change_status", "POST", {HR}),
+    *row("certificates.renew", "POST", {HR}),
+    *row("certificates.card", "GET", {HR}),
+    *row("certificates.upload_photo", "POST", {HR}),
+    *row("certificates.photo", "GET", SIGNED_IN, owned=True, note="the holder and HR"),
+    *row("certificates.hr_lists", "GET POST", {HR}),
+    *row("certificates.printed_list", "GET", {HR}),
+    *row("certificates.review", "GET POST", {HR}),
+    *row("certificates.categories", "GET POST", {ADMIN}),
+    *row("certificates.verify", "GET", EVERYONE, note="public verification by QR token (rate limited)"),
+    *row("certificates.verify_number", "GET POST", EVERYONE, note="public verification by number (rate limited)"),
+    *row("certificates.officers", "GET", EVERYONE, note="public list of certified officers"),
+    *row("api_certificates.eligibility", "GET", SIGNED_IN, note="self, hr, legal; others 404"),
+    *row("api_certificates.issue", "POST", {HR}),
+    *row("api_certificates.get_certificate", "GET", {HR}),
+    *row("api_certificates.change_status", "POST", {HR}),
+    *row("api_certificates.verify", "GET", EVERYONE, note="public verification (rate limited)"),
     # --- reports ----------------------------------------------------------------------------------------------
 ]
 
