@@ -71,6 +71,7 @@ class Defaults:
     CERT_EXPIRING_DAYS = 90
     CERT_PHOTO_MAX_BYTES = 2 * 1024 * 1024
     VERIFY_RATE_LIMIT = "20 per minute"
+    LIST_PDF_PART_ROWS = 400  # long printed lists are rendered in parts of this many rows
 
 
 ENV_VARS = {

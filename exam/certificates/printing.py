@@ -43,7 +43,15 @@ def certificate_card_pdf(cert: Certificate) -> bytes:
 
 
 def list_pdf(printed: PrintedList) -> bytes:
-    from exam.core.pdf import render_pdf
+    """A printed list; long ones are rendered in parts (in parallel) and numbered across the whole."""
+    from exam.core.pdf import render_pdf, render_pdf_parts
 
-    html = render_template("pdf/hr_list.html", printed=printed, printed_at=to_local(printed.printed_at))
-    return render_pdf(html)
+    size = int(current_app.config["LIST_PDF_PART_ROWS"])
+    numbered = list(enumerate(printed.rows, start=1))
+    chunks = [numbered[i:i + size] for i in range(0, len(numbered), size)] or [[]]
+    printed_at = to_local(printed.printed_at)
+    parts = [render_template("pdf/hr_list.html", printed=printed, printed_at=printed_at, rows=chunk,
+                             first=n == 0, last=n == len(chunks) - 1) for n, chunk in enumerate(chunks)]
+    if len(parts) == 1:
+        return render_pdf(parts[0])
+    return render_pdf_parts(parts, page_size="A4 landscape")

@@ -16,6 +16,7 @@ as ``/static/...`` URLs or paths relative to the static folder.
 
 from __future__ import annotations
 
+import io
 import logging
 import mimetypes
 import os
@@ -121,10 +122,13 @@ def render_pdf(html: str, *, base_url: str | None = None, stylesheets: list[str]
     ``static/css/print.css`` (leave it out with ``base_css=False``).
     """
     fetcher = fetcher or make_fetcher()
-    base = _as_base_url(base_url)
+    return _write(html, fetcher, _as_base_url(base_url), _as_base_url(None), stylesheets, base_css)
+
+
+def _write(html: str, fetcher: StaticOnlyFetcher, base: str, static_base: str, stylesheets, base_css: bool,
+           extra_css: str | None = None) -> bytes:
     sheets = ([BASE_STYLESHEET] if base_css else []) + list(stylesheets or [])
     css = []
-    static_base = _as_base_url(None)
     for sheet in sheets:
         url = sheet if "://" in sheet else INTERNAL_ORIGIN + sheet if sheet.startswith("/") else static_base + sheet
         try:
@@ -133,5 +137,63 @@ def render_pdf(html: str, *, base_url: str | None = None, stylesheets: list[str]
             continue  # logged by the fetcher
         except Exception as exc:  # WeasyPrint wraps fetch errors in its own types
             logger.warning("PDF stylesheet skipped: %s (%s)", sheet, exc)
+    if extra_css:
+        css.append(CSS(string=extra_css, url_fetcher=fetcher))
     document = HTML(string=html, base_url=base, url_fetcher=fetcher)
     return document.write_pdf(stylesheets=css)
+
+
+# --- long documents --------------------------------------------------------------------------------------
+
+# Parts are rendered without page numbers; the numbers of the whole document are stamped on afterwards.
+_NO_PAGE_NUMBERS = "@page { @bottom-center { content: none; } }"
+_FOOTER_HTML = """<!doctype html><html><head><meta charset="utf-8"><style>
+@page {{ size: {size}; margin: 0;
+  @bottom-center {{ content: "第 " counter(page) " 页 共 " counter(pages) " 页";
+    font-family: "Noto Sans CJK SC", sans-serif; font-size: 9pt; color: #333; margin-bottom: 8mm; }} }}
+div {{ page-break-after: always; height: 1px; }} div:last-child {{ page-break-after: auto; }}
+</style></head><body>{pages}</body></html>"""
+
+
+def _render_part(job: tuple) -> bytes:
+    """Render one part in a worker process (no Flask app there: the fetcher is built from the paths)."""
+    html, static_folder, static_url_path, stylesheets, base_css = job
+    fetcher = StaticOnlyFetcher(static_folder, static_url_path)
+    static_base = f"{INTERNAL_ORIGIN}/{static_url_path.strip('/')}/"
+    return _write(html, fetcher, static_base, static_base, stylesheets, base_css, _NO_PAGE_NUMBERS)
+
+
+def render_pdf_parts(parts: list[str], *, page_size: str = "A4", stylesheets: list[str] | None = None,
+                     base_css: bool = True, workers: int | None = None) -> bytes:
+    """Render a long document given as consecutive HTML parts (each starts on a new page).
+
+    WeasyPrint's layout time grows faster than the length of a document, and it holds the whole layout in
+    memory; parts are rendered separately (in parallel processes when there are several), joined, and
+    numbered "第 x 页 共 y 页" across the whole document. The same static-only fetcher guards every part.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from pypdf import PdfReader, PdfWriter
+
+    static_folder = current_app.static_folder
+    static_url_path = current_app.static_url_path or "/static"
+    jobs = [(html, static_folder, static_url_path, stylesheets, base_css) for html in parts]
+    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1, 4)
+    if workers > 1:
+        # spawn, not fork: the web server's worker has threads, and a forked copy of their locks can hang
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            rendered = list(pool.map(_render_part, jobs))
+    else:
+        rendered = [_render_part(job) for job in jobs]
+    writer = PdfWriter()
+    for data in rendered:
+        writer.append(PdfReader(io.BytesIO(data)))
+    total = len(writer.pages)
+    footer_html = _FOOTER_HTML.format(size=page_size, pages="<div></div>" * total)
+    footers = PdfReader(io.BytesIO(HTML(string=footer_html).write_pdf()))
+    for page, footer in zip(writer.pages, footers.pages, strict=True):
+        page.merge_page(footer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

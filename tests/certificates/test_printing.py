@@ -90,3 +90,25 @@ def test_a_long_list_runs_over_pages_with_page_numbers(app, make_user):
     text = _text(pdf)
     assert pages > 1 and f"第 1 页 共 {pages} 页" in text and f"第 {pages} 页 共 {pages} 页" in text
     assert "人员119" in text
+
+
+def test_a_list_rendered_in_parts_is_numbered_across_the_whole_document(app, make_user):
+    app.config["LIST_PDF_PART_ROWS"] = 50
+    hr = make_user("K0903", roles=["hr"])
+    with app.test_request_context(method="POST"):
+        printed = PrintedList(serial="T-2", kind="valid", title="分段名单", columns=["姓名", "证号"],
+                              rows=[[f"分段{n}", f"ZJ{n:05d}"] for n in range(130)], rows_hash="f" * 64,
+                              printed_by_id=hr.id, printed_by_name="测试")
+        db.session.add(printed)
+        db.session.flush()
+        pdf = printing.list_pdf(printed)
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = len(reader.pages)
+    texts = [page.extract_text() for page in reader.pages]
+    assert pages >= 3
+    for number, text in enumerate(texts, start=1):
+        assert f"第 {number} 页 共 {pages} 页" in text
+        assert "T-2" in text  # the serial heads every page
+    whole = "\n".join(texts)
+    assert all(f"分段{n}" in whole for n in range(130))
+    assert whole.count("分段名单") == 1 and "f" * 64 in whole
