@@ -38,8 +38,10 @@ def test_a_clean_file_imports_every_type_with_the_right_answers(ctx):
 def test_messy_bureau_spreadsheet_is_understood(ctx):
     rows = [
         ["单选", "  行政处罚的追责时效\n一般为（ ）。 ", "一年", "二年", "三年", "五年", " b ", None, 2.0, "", "", ""],
-        ["多选", "下列属于行政处罚的有（ ）。", "警告", "罚款", "责令改正", "行政拘留", "Ａ、Ｂ、Ｄ", None, None, "", "", ""],
-        ["多项选择题", "下列属于行政强制措施的有（ ）。", "查封", "扣押", "罚款", "冻结", "a b d", None, None, "", "", ""],
+        ["多选", "下列属于行政处罚的有（ ）。", "警告", "罚款", "责令改正", "行政拘留", "Ａ、Ｂ、Ｄ", None, None,
+         "", "", ""],
+        ["多项选择题", "下列属于行政强制措施的有（ ）。", "查封", "扣押", "罚款", "冻结", "a b d", None, None,
+         "", "", ""],
         [None, None, None, None, None, None, None, None, None, None, None, None],  # blank row
         ["判断", "行政强制措施权不得委托。", None, None, None, None, "对", None, None, "", "", ""],
         ["判断题", "地方性法规可以设定吊销营业执照。", None, None, None, None, "×", None, None, "", "", ""],
