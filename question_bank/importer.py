@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from exam.core import audit
 from exam.core.errors import ImportRejected
+from exam.core.timeutil import utcnow
 from exam.extensions import db
 from question_bank import operations as ops
 from question_bank.formats import FileRefused, ParsedQuestion
-from question_bank.models import Question, QuestionVersion
+from question_bank.models import Question, QuestionVersion, question_tags
+from question_bank.types import QUESTION_TYPES
 
 FORMATS = ("xlsx", "csv", "gift", "aiken")
 EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".txt": None, ".gift": "gift", ".aiken": "aiken"}
@@ -175,28 +177,45 @@ def import_questions(data: bytes, filename: str | None = None, *, fmt: str | Non
 
 
 def _write(to_create: list[ParsedQuestion], to_update: list[tuple[Question, ParsedQuestion]], *, by) -> None:
+    """New questions go in with a few multi-row INSERTs (10,000 rows of ORM objects would dominate the import)."""
     categories: dict[str, object] = {}
     laws: dict[str, object] = {}
     all_tags = {name for _q, p in to_update for name in p.tags} | {name for p in to_create for name in p.tags}
     tags = {t.name: t for t in ops.ensure_tags(sorted(all_tags))} if all_tags else {}
-
-    def data_for(p: ParsedQuestion) -> ops.QuestionData:
+    for p in [*to_create, *(p for _q, p in to_update)]:
         if p.category_path not in categories:
             categories[p.category_path] = ops.ensure_category(p.category_path)
         if p.law_name not in laws:
             laws[p.law_name] = ops.ensure_law(p.law_name)
-        return ops.QuestionData(
+    db.session.flush()
+    by_id = getattr(by, "id", None)
+    now = utcnow()
+    for start in range(0, len(to_create), 1000):
+        chunk = to_create[start:start + 1000]
+        ids = db.session.scalars(
+            insert(Question).returning(Question.id, sort_by_parameter_order=True),
+            [{"type": p.type, "status": "active", "difficulty": p.difficulty, "current_number": 1,
+              "category_id": getattr(categories[p.category_path], "id", None),
+              "law_id": getattr(laws[p.law_name], "id", None), "article": p.article if p.law_name else None,
+              "source": p.source, "stem_key": ops.stem_key(p.stem), "needs_review": False,
+              "created_at": now, "updated_at": now} for p in chunk],
+        ).all()
+        db.session.execute(insert(QuestionVersion), [
+            {"question_id": qid, "number": 1, "type": p.type, "stem": p.stem,
+             "options": p.options if QUESTION_TYPES[p.type].has_options else [], "answer": p.answer,
+             "explanation": p.explanation, "created_at": now, "created_by_id": by_id}
+            for qid, p in zip(ids, chunk, strict=True)])
+        links = [{"question_id": qid, "tag_id": tags[name].id} for qid, p in zip(ids, chunk, strict=True)
+                 for name in p.tags]
+        if links:
+            db.session.execute(insert(question_tags), links)
+    for question, p in to_update:
+        data = ops.QuestionData(
             type=p.type, stem=p.stem, options=p.options, answer=p.answer, explanation=p.explanation,
             difficulty=p.difficulty, category=categories[p.category_path], law=laws[p.law_name],
-            article=p.article if p.law_name else None, source=p.source, tags=[tags[n] for n in p.tags], status="active",
+            article=p.article if p.law_name else None, source=p.source, tags=[tags[n] for n in p.tags],
+            status=question.status,
         )
-
-    for p in to_create:
-        ops.new_question(data_for(p), by=by)
-    db.session.flush()
-    for question, p in to_update:
-        data = data_for(p)
-        data.status = question.status
         ops.edit_question(question, data, by=by)
 
 
@@ -217,3 +236,28 @@ def load_for_export(stmt) -> list[Question]:
         selectinload(Question.current), selectinload(Question.tags), selectinload(Question.category),
         selectinload(Question.law))).unique())
 
+
+
+def benchmark_workbook(n: int = 10_000) -> bytes:
+    """An Excel file of ``n`` distinct questions of every type, for bench/question_import.py."""
+    from question_bank.formats import spreadsheet
+
+    def rows():
+        laws = ["《中华人民共和国行政处罚法》第三十六条", "《中华人民共和国计量法》第九条", ""]
+        for i in range(n):
+            kind = i % 5
+            base = ["", f"第{i}题：关于行政执法程序的规定，下列说法正确的是（ ）。", *[""] * 8, "", "解析", 1 + i % 5,
+                    "公共法律知识/行政处罚", "程序、期限", laws[i % 3], "", ""]
+            if kind == 0:
+                base[0], base[2:6], base[10] = "单选题", [f"甲{i}", f"乙{i}", f"丙{i}", f"丁{i}"], "B"
+            elif kind == 1:
+                base[0], base[2:6], base[10] = "多选题", [f"甲{i}", f"乙{i}", f"丙{i}", f"丁{i}"], "A、C"
+            elif kind == 2:
+                base[0], base[10] = "判断题", "正确"
+            elif kind == 3:
+                base[0], base[10] = "填空题", "十五|15；两"
+            else:
+                base[0], base[10], base[15] = "案例分析题", "参考答案", "要点一（2分）"
+            yield base
+
+    return spreadsheet.write_workbook(rows())

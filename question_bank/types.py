@@ -431,13 +431,16 @@ def _require_in_options(letters: list[str], options: list[dict]) -> None:
             raise FormatError(_("answer %(a)s is not one of the options", a=letter))
 
 
+_LABELS: dict[str, QuestionType] = {}
+
+
 def type_for_label(label: str) -> QuestionType | None:
     """The type named in a spreadsheet's 题型 cell (单选, 单选题, 多项选择题, single, ...)."""
-    word = normalise_text(label).replace(" ", "")
-    for qtype in QUESTION_TYPES.values():
-        if word == qtype.code or word in {normalise_text(a).replace(" ", "") for a in qtype.aliases}:
-            return qtype
-    return None
+    if not _LABELS:
+        for qtype in QUESTION_TYPES.values():
+            for word in (qtype.code, qtype.label, *qtype.aliases):
+                _LABELS.setdefault(normalise_text(word).replace(" ", ""), qtype)
+    return _LABELS.get(normalise_text(label).replace(" ", ""))
 
 
 QUESTION_TYPES: dict[str, QuestionType] = {

@@ -27,7 +27,12 @@ class ParsedQuestion:
     law_name: str = ""
     article: str | None = None
     source: str | None = None
-    label: str = ""  # how to name the row in messages ("第12行", "工作表“多选题”第5行")
+    sheet: str | None = None  # named in messages when the questions come from a second sheet
+
+    @property
+    def label(self) -> str:
+        """How messages name the row: "第12行", "工作表“多选题”第5行"."""
+        return row_label(self.row, self.sheet)
 
 
 class FileRefused(Exception):

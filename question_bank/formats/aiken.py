@@ -61,7 +61,7 @@ def parse_aiken(text: str, *, limit: int, default_category: str = "") -> tuple[l
             if problems:
                 errors.append(row_error(first, label, list(dict.fromkeys(problems))))
             else:
-                questions.append(ParsedQuestion(row=first, label=label, type="single", stem=stem, options=options,
+                questions.append(ParsedQuestion(row=first, type="single", stem=stem, options=options,
                                                 answer=answer, category_path=default_category))
             stem_lines, options = [], []
         elif option_match and (options or stem_lines):

@@ -218,7 +218,7 @@ def _parse_question(text: str, first: int, label: str, category: str, meta: dict
         difficulty = 3
     tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
     return ParsedQuestion(
-        row=first, label=label, type=qtype.code, stem=stem, options=options, answer=answer, explanation=explanation,
+        row=first, type=qtype.code, stem=stem, options=options, answer=answer, explanation=explanation,
         difficulty=difficulty, category_path=category, tags=[str(t) for t in tags][:20],
         law_name=str(meta.get("law") or ""), article=(str(meta["article"]) if meta.get("article") else None),
         source=(str(meta["source"]) if meta.get("source") else None),

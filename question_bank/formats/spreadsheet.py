@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from question_bank.formats import FileRefused, ParsedQuestion, clean_line, clean_text, row_error, row_label
+from question_bank.operations import _translate_check, split_citation, split_tags
 from question_bank.types import OPTION_KEYS, QUESTION_TYPES, FormatError, type_for_label
 
 HEADERS = ["题型", "题干", *[f"选项{k}" for k in OPTION_KEYS], "答案", "解析", "难度", "分类", "标签", "法律依据",
@@ -175,8 +176,8 @@ def parse_tables(tables: Iterable[Table], *, limit: int, default_category: str =
             if len(questions) + len(errors) >= limit:
                 raise FileRefused(_("The file has more than %(n)d questions. Split it into smaller files.",
                                     n=limit))
-            label = row_label(number, table.name if named else None)
-            parsed = parse_row(number, label, values, formulas, columns, table.name, default_category)
+            parsed = parse_row(number, table.name if named else None, values, formulas, columns, table.name,
+                               default_category)
             if isinstance(parsed, dict):
                 errors.append(parsed)
             else:
@@ -188,8 +189,10 @@ def parse_tables(tables: Iterable[Table], *, limit: int, default_category: str =
     return questions, errors
 
 
-def parse_row(number: int, label: str, values: list, formulas: list[int], columns: dict[str, int],
+def parse_row(number: int, named_sheet: str | None, values: list, formulas: list[int], columns: dict[str, int],
               sheet: str | None, default_category: str) -> ParsedQuestion | dict:
+    label = row_label(number, named_sheet) if formulas else ""
+
     def raw(key):
         index = columns.get(key)
         return values[index] if index is not None and index < len(values) else None
@@ -205,7 +208,7 @@ def parse_row(number: int, label: str, values: list, formulas: list[int], column
     if qtype is None:
         problems.append(_("the question type %(t)s is unknown (单选, 多选, 判断, 填空, 案例分析)", t=type_text)
                         if type_text else _("the question type is empty"))
-        return row_error(number, label, problems)
+        return row_error(number, row_label(number, named_sheet), problems)
     stem = clean_text(raw("stem"), keep_paragraphs=not qtype.objective)
     if not stem:
         problems.append(_("the stem is empty"))
@@ -236,12 +239,11 @@ def parse_row(number: int, label: str, values: list, formulas: list[int], column
         if not 1 <= difficulty <= 5:
             problems.append(_("the difficulty %(d)s must be 1 to 5", d=difficulty_text))
     if problems:
-        return row_error(number, label, problems)
-    from question_bank.operations import split_citation, split_tags
+        return row_error(number, row_label(number, named_sheet), problems)
 
     law_name, article = split_citation(clean_line(raw("law")))
     return ParsedQuestion(
-        row=number, label=label, type=qtype.code, stem=stem, options=options if qtype.has_options else [],
+        row=number, sheet=named_sheet, type=qtype.code, stem=stem, options=options if qtype.has_options else [],
         answer=answer, explanation=clean_text(raw("explanation"), keep_paragraphs=True) or None,
         difficulty=difficulty, category_path=clean_line(raw("category")) or default_category,
         tags=split_tags(clean_line(raw("tags"))), law_name=law_name, article=article,
@@ -250,8 +252,6 @@ def parse_row(number: int, label: str, values: list, formulas: list[int], column
 
 
 def _check(qtype, options, answer) -> list[str]:
-    from question_bank.operations import _translate_check
-
     return [_translate_check(p) for p in qtype.check(options if qtype.has_options else [], answer)]
 
 
