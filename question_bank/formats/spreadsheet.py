@@ -171,8 +171,9 @@ def parse_tables(tables: Iterable[Table], *, limit: int, default_category: str =
                     break
                 columns = map_header(values)
                 continue
-            if all(clean_line(v) == "" for v in values):
-                continue
+            used = [values[i] for i in columns.values() if i < len(values)]
+            if all(clean_line(v) == "" for v in used):
+                continue  # blank rows, and rows with only a pre-filled 序号
             if len(questions) + len(errors) >= limit:
                 raise FileRefused(_("The file has more than %(n)d questions. Split it into smaller files.",
                                     n=limit))

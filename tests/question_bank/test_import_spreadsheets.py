@@ -180,10 +180,10 @@ def test_questions_on_several_sheets_are_read_and_the_notes_sheet_is_ignored(ctx
 
 def test_a_sheet_named_after_a_type_needs_no_type_column(ctx):
     header = ["序号", "题目", "A", "B", "C", "D", "正确答案"]
-    data = xlsx([[1, "下列属于法定计量单位制度的是（ ）。", "国际单位制", "市制", "英制", "公制", "A"]], header=header,
-                sheet="单选题")
+    data = xlsx([[1, "下列属于法定计量单位制度的是（ ）。", "国际单位制", "市制", "英制", "公制", "A"],
+                 [2, None, None, None, None, None, None], [3]], header=header, sheet="单选题")
     report = import_questions(data, "s.xlsx")
-    assert report.imported == 1
+    assert report.imported == 1  # rows with nothing but a pre-filled 序号 are blank rows
     assert db.session.scalars(select(Question)).one().type == "single"
 
 

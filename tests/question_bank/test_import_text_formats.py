@@ -160,3 +160,33 @@ def test_answer_letters_are_read_in_any_common_spelling(letters, separator, full
     if full_width:
         text = "".join(chr(ord(c) + 0xFEE0) if "A" <= c.upper() <= "H" else c for c in text)
     assert parse_letters(text) == letters
+
+
+answer_text = st.text(alphabet=st.characters(blacklist_characters="|｜;；\n\r", blacklist_categories=("Cs", "Cc")),
+                      min_size=1, max_size=12).filter(lambda t: t.strip() == t and t.strip())
+
+
+@given(st.lists(st.lists(answer_text, min_size=1, max_size=3, unique=True), min_size=1, max_size=4))
+def test_fill_blank_answers_survive_the_answer_cell(blanks):
+    from question_bank.types import QUESTION_TYPES
+
+    fill = QUESTION_TYPES["fill_blank"]
+    cell, _scoring = fill.answer_to_cells([], blanks)
+    assert fill.answer_from_cells([], cell)[1] == blanks
+
+
+@given(st.sampled_from(["single", "multiple", "true_false"]), st.data())
+def test_objective_answers_survive_the_answer_cell(code, data):
+    from question_bank.types import QUESTION_TYPES
+
+    qtype = QUESTION_TYPES[code]
+    options = [{"key": k, "text": f"选项{k}"} for k in "ABCDEFGH"[: data.draw(st.integers(3, 8))]]
+    keys = [o["key"] for o in options]
+    if code == "single":
+        answer = data.draw(st.sampled_from(keys))
+    elif code == "multiple":
+        answer = sorted(data.draw(st.lists(st.sampled_from(keys), min_size=2, unique=True)))
+    else:
+        answer, options = data.draw(st.booleans()), []
+    cell, _ = qtype.answer_to_cells(options, answer)
+    assert qtype.answer_from_cells(options, cell)[1] == answer

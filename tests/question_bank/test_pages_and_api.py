@@ -182,3 +182,26 @@ def test_api_import_returns_counts_or_422_with_row_errors(app, client, make_user
 def test_api_import_requires_the_legal_role(client, make_user):
     client.login_as(make_user(roles=["hr"]))
     assert api_upload(client, xlsx(good_rows()), "good.xlsx").status_code == 403
+
+
+def test_every_type_renders_on_the_question_preview_and_list_pages(app, client, make_user):
+    import random
+
+    from question_bank.seed import seed
+
+    client.login_as(make_user(roles=["legal"]))
+    with app.test_request_context():
+        seed(random.Random(1))
+        db.session.commit()
+        samples = {}
+        for q in db.session.scalars(select(Question)):
+            samples.setdefault(q.type, (q.id, q.current.stem))
+    assert len(samples) == 5
+    for qid, stem in samples.values():
+        page = client.get(f"/bank/questions/{qid}")
+        assert page.status_code == 200 and stem[:10] in page.get_data(as_text=True)
+        assert client.get(f"/bank/questions/{qid}/preview").status_code == 200
+        assert client.get(f"/bank/questions/{qid}/edit").status_code == 200
+    listing = client.get("/bank/?page=2")
+    assert listing.status_code == 200 and "共 314 道试题" in listing.get_data(as_text=True)
+    assert client.get("/bank/laws").status_code == 200 and client.get("/bank/categories").status_code == 200
