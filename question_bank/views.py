@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
@@ -352,8 +353,13 @@ def category_delete(category_id: int):
 # --- import and export --------------------------------------------------------------------------------
 
 def _upload_dir() -> Path:
+    """Checked files wait here for the confirmation; those older than a day are removed."""
     path = Path(current_app.instance_path) / "question_imports"
     path.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - 86_400
+    for old in path.iterdir():
+        if old.is_file() and old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
     return path
 
 
@@ -385,7 +391,7 @@ def import_page():
     elif request.method == "POST":
         status = 400
     return render_template("question_bank/import.html", form=form, report=report, errors=errors,
-                           confirm=confirm), status
+                           confirm=confirm, types=TYPE_LABELS), status
 
 
 @bp.route("/import/confirm", methods=["POST"])
@@ -408,7 +414,7 @@ def import_confirm():
         db.session.rollback()
         flash(exc.message, "danger")
         return render_template("question_bank/import.html", form=ImportForm(), report=None, errors=exc.details,
-                               confirm=None), 422
+                               confirm=None, types=TYPE_LABELS), 422
     db.session.commit()
     os.remove(path)
     session.pop("question_import", None)

@@ -7,6 +7,7 @@ case analyses) that Moodle ignores and our import reads back.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -18,6 +19,12 @@ from question_bank.types import QUESTION_TYPES, FormatError, GiftBlock, gift_esc
 FORMAT_MARK = re.compile(r"^\[(html|moodle|plain|markdown)\]", re.IGNORECASE)
 WEIGHT = re.compile(r"^%(-?\d+(?:\.\d+)?)%")
 BLANK = "（　　）"
+
+
+def html_to_text(value: str) -> str:
+    value = re.sub(r"(?i)<br\s*/?>|</p\s*>|</div\s*>", "\n", value)
+    value = html.unescape(re.sub(r"<[^>]*>", "", value)).replace("\xa0", " ")
+    return "\n".join(line.strip() for line in value.split("\n") if line.strip())
 
 
 def _find_unescaped(text: str, target: str, start: int = 0) -> int:
@@ -181,6 +188,8 @@ def _parse_question(text: str, first: int, label: str, category: str, meta: dict
         if end < 0:
             raise FormatError(_("the question title is not closed with ::"))
         text = text[end + 2:].lstrip()
+    mark = FORMAT_MARK.match(text)
+    is_html = bool(mark) and mark.group(1).lower() == "html"
     text = FORMAT_MARK.sub("", text).lstrip()
     parts, raw_blocks = _split_blocks(text)
     if not raw_blocks:
@@ -206,6 +215,9 @@ def _parse_question(text: str, first: int, label: str, category: str, meta: dict
         if index < len(raw_blocks) and parts[index + 1].strip():
             stem += BLANK
     stem = stem.strip()
+    if is_html:  # Moodle's [html] questions: keep the text, drop the markup
+        stem = html_to_text(stem)
+        options = [{"key": o["key"], "text": html_to_text(o["text"])} for o in options]
     if not stem:
         raise FormatError(_("the stem is empty"))
     if qtype.code == "case_analysis":

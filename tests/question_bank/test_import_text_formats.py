@@ -190,3 +190,12 @@ def test_objective_answers_survive_the_answer_cell(code, data):
         answer, options = data.draw(st.booleans()), []
     cell, _ = qtype.answer_to_cells(options, answer)
     assert qtype.answer_from_cells(options, cell)[1] == answer
+
+
+def test_moodle_html_questions_keep_their_text_without_markup(ctx):
+    text = "::q1::[html]<p>行政强制措施权&nbsp;不得<b>委托</b>。</p>{TRUE}\n\n" \
+           "::q2::[html]<p>选择&lt;正确&gt;的期限</p>{=<p>二年</p> ~一年}\n"
+    import_questions(text.encode("utf-8"), "moodle.txt", fmt="gift")
+    found = stems()
+    assert "行政强制措施权 不得委托。" in found
+    assert found["选择<正确>的期限"].current.options[0]["text"] == "二年"
