@@ -18,7 +18,6 @@ from question_bank.models import QUESTION_STATUSES, Category, Law, Question, Que
 from question_bank.types import OPTION_KEYS, QUESTION_TYPES, normalise_stem
 
 STEM_KEY_LENGTH = 255
-ARTICLE_RE = re.compile(r"(第[零〇一二三四五六七八九十百千0-9０-９]+条.*)$")
 
 
 class QuestionError(DomainError):
@@ -107,18 +106,27 @@ def ensure_tags(names: list[str]) -> list[Tag]:
     return [existing[n] for n in names]
 
 
+_NUMBER = "零〇一二三四五六七八九十百千0-9０-９"
+ARTICLE = re.compile(rf"第[{_NUMBER}]+条(?:之[{_NUMBER}]+)?(?:第[{_NUMBER}]+款)?(?:第[{_NUMBER}]+项)?")
+
+
 def split_citation(text: str) -> tuple[str, str | None]:
-    """'《中华人民共和国行政处罚法》第三十二条' -> ('中华人民共和国行政处罚法', '第三十二条')."""
+    """'《中华人民共和国行政处罚法》第三十二条' -> ('中华人民共和国行政处罚法', '第三十二条').
+
+    Only the first law and its first article are kept when a cell cites several.
+    """
     text = re.sub(r"\s+", "", text or "")
-    match = re.match(r"^[《<〈]?([^》>〉]+?)[》>〉]?(第.+条.*)?$", text)
-    if not match:
-        return text, None
-    name, article = match.group(1), match.group(2)
-    if article is None:
-        found = ARTICLE_RE.search(name)
-        if found:
-            name, article = name[: found.start()], found.group(1)
-    return name.strip("《》<>〈〉"), (article or None)
+    if not text:
+        return "", None
+    quoted = re.search(r"[《〈<]([^》〉>]+)[》〉>]", text)
+    if quoted:
+        name, rest = quoted.group(1), text[quoted.end():]
+    else:
+        found = ARTICLE.search(text)
+        name, rest = (text[: found.start()], text[found.start():]) if found else (text, "")
+        name = re.split(r"[、,，;；]", name)[0]
+    article = ARTICLE.match(rest)
+    return name.strip(), article.group(0) if article else None
 
 
 def find_law(name: str) -> Law | None:

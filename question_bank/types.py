@@ -285,6 +285,8 @@ class TrueFalse(QuestionType):
         word = normalise_text(answer).replace(" ", "")
         if word in {"a", "b"} and len(options) == 2:  # written as a choice between 正确 / 错误
             word = normalise_text(options[0 if word == "a" else 1]["text"])
+        elif word in {"a", "b"} and not options:  # the usual convention: A 正确, B 错误
+            word = "正确" if word == "a" else "错误"
         if word in self.TRUE_WORDS:
             return [], True
         if word in self.FALSE_WORDS:

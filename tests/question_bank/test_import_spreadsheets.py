@@ -199,3 +199,12 @@ def test_category_option_applies_to_rows_without_a_category(ctx):
     import_questions(xlsx(rows), "a.xlsx", category_path="专业法律知识/计量")
     paths = sorted(q.category.path for q in db.session.scalars(select(Question)))
     assert paths == ["专业法律知识/计量", "公共法律知识/行政处罚"]
+
+
+def test_true_false_written_as_a_or_b_without_options_means_true_or_false(ctx):
+    rows = [["判断题", "行政强制措施权不得委托。", None, None, None, None, "A", "", 1, "", "", ""],
+            ["判断题", "规章可以设定行政拘留。", None, None, None, None, "b", "", 1, "", "", ""],
+            ["判断题", "强制性标准必须执行。", "对", "错", None, None, "A", "", 1, "", "", ""]]
+    import_questions(xlsx(rows), "tf.xlsx")
+    answers = {q.current.stem: q.current.answer for q in db.session.scalars(select(Question))}
+    assert answers == {"行政强制措施权不得委托。": True, "规章可以设定行政拘留。": False, "强制性标准必须执行。": True}

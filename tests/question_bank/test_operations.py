@@ -142,3 +142,10 @@ def test_filtered_list_is_one_query_with_search_and_filters(ctx):
     list_queries = [s for s in statements if "LIKE" in s and "category_id IN" in s]
     assert len(list_queries) == 1  # the filtering happens in SQL
     assert len(statements) <= 8  # the list plus one select-in load per relationship, not one per question
+
+
+def test_a_cell_citing_several_laws_keeps_the_first_law_and_article():
+    assert ops.split_citation("《行政处罚法》第九条、《行政强制法》第十条") == ("行政处罚法", "第九条")
+    citation = ops.split_citation("《中华人民共和国产品质量法》第四十九条第一款")
+    assert citation == ("中华人民共和国产品质量法", "第四十九条第一款")
+    assert ops.split_citation("") == ("", None)
