@@ -90,7 +90,7 @@ def delete_category(category: Category) -> None:
 
 
 def split_tags(text: str) -> list[str]:
-    return list(dict.fromkeys(t.strip() for t in re.split(r"[,，、;；\s]+", text or "") if t.strip()))
+    return list(dict.fromkeys(t.strip()[:64] for t in re.split(r"[,，、;；\s]+", text or "") if t.strip()))
 
 
 def ensure_tags(names: list[str]) -> list[Tag]:

@@ -155,6 +155,8 @@ def parse_gift(text: str, *, limit: int, default_category: str = "") -> tuple[li
                     meta = json.loads(stripped[len("// @meta"):])
                 except ValueError:
                     meta = {}
+                if not isinstance(meta, dict):
+                    meta = {}
             elif stripped.startswith("//"):
                 continue
             elif stripped.startswith("$CATEGORY:"):
@@ -226,12 +228,13 @@ def _parse_question(text: str, first: int, label: str, category: str, meta: dict
             answer = {"reference": explanation or "", "scoring_points": []}
             explanation = None
     difficulty = meta.get("difficulty", 3)
-    if not isinstance(difficulty, int) or not 1 <= difficulty <= 5:
+    if not isinstance(difficulty, int) or isinstance(difficulty, bool) or not 1 <= difficulty <= 5:
         difficulty = 3
     tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
     return ParsedQuestion(
         row=first, type=qtype.code, stem=stem, options=options, answer=answer, explanation=explanation,
-        difficulty=difficulty, category_path=category, tags=[str(t) for t in tags][:20],
+        difficulty=difficulty, category_path=category,
+        tags=list(dict.fromkeys(str(t).strip()[:64] for t in tags if str(t).strip()))[:20],
         law_name=str(meta.get("law") or ""), article=(str(meta["article"]) if meta.get("article") else None),
         source=(str(meta["source"]) if meta.get("source") else None),
     )

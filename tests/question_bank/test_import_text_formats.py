@@ -199,3 +199,13 @@ def test_moodle_html_questions_keep_their_text_without_markup(ctx):
     found = stems()
     assert "行政强制措施权 不得委托。" in found
     assert found["选择<正确>的期限"].current.options[0]["text"] == "二年"
+
+
+def test_odd_metadata_comments_do_not_break_a_gift_import(ctx):
+    long_tag = "标" * 80
+    text = ('// @meta ["not", "a", "dict"]\n行政强制措施权不得委托。{T}\n\n'
+            f'// @meta {{"difficulty": true, "tags": ["{long_tag}", "{long_tag}x", " "]}}\n'
+            "规章可以设定行政拘留。{F}\n")
+    assert import_questions(text.encode("utf-8"), "odd.gift").imported == 2
+    tags = [t.name for q in db.session.scalars(select(Question)) for t in q.tags]
+    assert tags == ["标" * 64]
