@@ -55,7 +55,7 @@ def questions_from_data(rng: random.Random) -> list[dict]:
     """Plain question dicts (type, stem, options, answer, explanation, law, article, topic, tags, difficulty)."""
     out: list[dict] = []
     for block in _blocks():
-        kind, law, article, topic, tag = (block[0].split("|") + [""] * 5)[:5]
+        kind, law, article, topic, tag, flag = (block[0].split("|") + [""] * 6)[:6]
         common = {"law": law, "article": article or None, "topic": topic, "tags": [tag] if tag else []}
         full = next(name for name, short, _d in LAWS if short == law or name.endswith(law))
         if kind == "B":
@@ -75,6 +75,8 @@ def questions_from_data(rng: random.Random) -> list[dict]:
             out.append({**common, "type": "true_false", "difficulty": 1,
                         "stem": sentence.replace("{}", correct), "options": [], "answer": True,
                         "explanation": note})
+            if flag == "no-false":
+                continue
             wrong = distractors[0]
             out.append({**common, "type": "true_false", "difficulty": 2,
                         "stem": sentence.replace("{}", wrong), "options": [], "answer": False,
