@@ -149,3 +149,15 @@ def test_a_cell_citing_several_laws_keeps_the_first_law_and_article():
     citation = ops.split_citation("《中华人民共和国产品质量法》第四十九条第一款")
     assert citation == ("中华人民共和国产品质量法", "第四十九条第一款")
     assert ops.split_citation("") == ("", None)
+
+
+def test_a_stored_version_cannot_be_changed_in_place(ctx):
+    question = ops.create_question(single())
+    db.session.commit()
+    version = db.session.scalars(select(QuestionVersion)).one()
+    version.stem = "偷偷改题干"
+    with pytest.raises(ValueError, match="immutable"):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(QuestionVersion, version.id).stem == "行政处罚的追责时效一般为（ ）。"
+    assert question.id
