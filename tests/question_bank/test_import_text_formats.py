@@ -209,3 +209,11 @@ def test_odd_metadata_comments_do_not_break_a_gift_import(ctx):
     assert import_questions(text.encode("utf-8"), "odd.gift").imported == 2
     tags = [t.name for q in db.session.scalars(select(Question)) for t in q.tags]
     assert tags == ["标" * 64]
+
+
+def test_a_50000_row_csv_is_refused_with_a_clear_message_and_nothing_imported(ctx):
+    lines = ["题型,题干,答案"] + [f"判断题,第{n}条规定的内容正确。,正确" for n in range(50_000)]
+    with pytest.raises(ImportRejected) as exc:
+        import_questions("\r\n".join(lines).encode("gbk"), "big.csv")
+    assert "20000" in exc.value.message and "拆分" in exc.value.message
+    assert count_rows(Question) == 0
