@@ -48,7 +48,9 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 def _norm_title(value) -> str:
     import unicodedata
 
-    return re.sub(r"[\s_:：*（）()]+", "", unicodedata.normalize("NFKC", clean_line(value))).casefold()
+    text = unicodedata.normalize("NFKC", clean_line(value))
+    text = re.sub(r"[(\[【][^)\]】]*[)\]】]", "", text)  # 题干(必填), 答案【必填】
+    return re.sub(r"[\s_:：*]+", "", text).casefold()
 
 
 _ALIAS_INDEX = {_norm_title(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}

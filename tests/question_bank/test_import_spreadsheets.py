@@ -208,3 +208,14 @@ def test_true_false_written_as_a_or_b_without_options_means_true_or_false(ctx):
     import_questions(xlsx(rows), "tf.xlsx")
     answers = {q.current.stem: q.current.answer for q in db.session.scalars(select(Question))}
     assert answers == {"行政强制措施权不得委托。": True, "规章可以设定行政拘留。": False, "强制性标准必须执行。": True}
+
+
+def test_column_titles_with_notes_and_english_aliases_are_recognised(ctx):
+    header = ["*题型（必填）", "题干【必填】", "Option A", "option_b", "选项 C", "D选项", "正确答案(必填)",
+              "Explanation"]
+    rows = [["single", "行政处罚的追责时效一般为（ ）。", "一年", "二年", "三年", "五年", "B", "二年"]]
+    report = import_questions(xlsx(rows, header=header), "en.xlsx")
+    assert report.imported == 1
+    question = db.session.scalars(select(Question)).one()
+    assert question.current.answer == "B" and len(question.current.options) == 4
+    assert question.current.explanation == "二年"
