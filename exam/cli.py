@@ -18,6 +18,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 # Each seeder adds one area's demo data; later areas build on earlier ones.
 SEEDERS = [
     "exam.accounts.seed",
+    "question_bank.seed",
 ]
 
 
@@ -235,9 +236,88 @@ def certificates_expire():
     click.echo(f"{count} certificates expired")
 
 
+# --- question bank ------------------------------------------------------------------------------------
+
+questions_cli = AppGroup("questions", help="The question bank: import and export.")
+
+
+@questions_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "gift", "aiken"]), default=None,
+              help="Default: from the file name and content.")
+@click.option("--category", "category_path", default="",
+              help="Category for questions that name none, e.g. 公共法律知识/行政处罚.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; import nothing.")
+@click.option("--update", is_flag=True,
+              help="Save questions already in the bank as a new version instead of skipping them.")
+def questions_import(path, fmt, category_path, dry_run, update):
+    """Import questions (Excel, CSV, GIFT, Aiken). Nothing is imported when any question is bad."""
+    from exam.core.errors import ImportRejected
+    from question_bank.importer import import_questions
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        report = import_questions(data, path, fmt=fmt, category_path=category_path, update=update,
+                                  dry_run=dry_run)
+    except ImportRejected as exc:
+        for detail in exc.details:
+            click.echo(detail["message"], err=True)
+        _fail(exc.message)
+    for duplicate in report.duplicates:
+        click.echo(duplicate["message"])
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"dry run: would import {report.imported}, update {report.updated}, "
+                   f"duplicates {len(report.duplicates)}")
+        return
+    db.session.commit()
+    click.echo(f"imported {report.imported}, updated {report.updated}, duplicates {len(report.duplicates)}")
+
+
+@questions_cli.command("export")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "gift"]), default=None,
+              help="Default: from the output file name.")
+@click.option("--category", "category_path", default=None, help="Only this category (and its subcategories).")
+@click.option("--type", "qtype", type=click.Choice(["single", "multiple", "true_false", "fill_blank",
+                                                    "case_analysis"]), default=None)
+@click.option("--law", "law_name", default=None)
+@click.option("--tag", "tag_name", default=None)
+@click.option("--status", type=click.Choice(["draft", "active", "retired"]), default=None)
+def questions_export(output, fmt, category_path, qtype, law_name, tag_name, status):
+    """Export questions to the Excel template or GIFT."""
+    from question_bank import operations as ops
+    from question_bank.importer import export_questions, load_for_export
+    from question_bank.models import Tag
+
+    fmt = fmt or ("gift" if output.lower().endswith((".gift", ".txt")) else "xlsx")
+    f = ops.QuestionFilter(type=qtype, status=status)
+    if category_path:
+        category = ops.find_category(category_path)
+        if category is None:
+            _fail(f"no such category: {category_path}")
+        f.category_id = category.id
+    if law_name:
+        law = ops.find_law(law_name)
+        if law is None:
+            _fail(f"no such law: {law_name}")
+        f.law_id = law.id
+    if tag_name:
+        tag = db.session.scalar(select(Tag).where(Tag.name == tag_name))
+        if tag is None:
+            _fail(f"no such tag: {tag_name}")
+        f.tag_id = tag.id
+    questions = load_for_export(ops.filtered_questions(f).order_by(None).order_by(ops.Question.id))
+    with open(output, "wb") as fh:
+        fh.write(export_questions(questions, fmt))
+    click.echo(f"exported {len(questions)} questions to {output}")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(i18n_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(questions_cli)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -157,3 +158,9 @@ class QuestionVersion(db.Model):
 
     def grade(self, response: Any, points: float, partial: bool = False) -> float | None:
         return self.qtype.grade(self.options, self.answer, response, points, partial)
+
+
+@event.listens_for(QuestionVersion, "before_update")
+def _versions_are_immutable(_mapper, _connection, version: QuestionVersion) -> None:
+    """Attempts point at versions: a version's content never changes once written (an edit adds a version)."""
+    raise ValueError(f"question version {version.id} is immutable; save an edit as a new version")
