@@ -29,7 +29,8 @@ CATALOGS: dict[str, list[str]] = {
     "exam/reports": ["exam/reports", "templates/reports"],
 }
 METHOD_MAP = [("**.py", "python"), ("**.html", "jinja2")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "pgettext": ((1, "c"), 2), "lazy_pgettext": ((1, "c"), 2)}
 OPTIONS = {"**.html": {"extensions": "jinja2.ext.do"}}
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -8,7 +9,11 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from question_bank.types import OPTION_KEYS
 
-STATUS_LABELS = {"draft": _l("Draft"), "active": _l("Active"), "retired": _l("Retired")}
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "active": lazy_pgettext("question status", "Active"),
+    "retired": lazy_pgettext("question status", "Retired"),
+}
 TYPE_LABELS = {"single": _l("Single choice"), "multiple": _l("Multiple choice"), "true_false": _l("True or false"),
                "fill_blank": _l("Fill in the blank"), "case_analysis": _l("Case analysis")}
 
@@ -50,7 +55,7 @@ class BulkForm(FlaskForm):
 
 
 class LawForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(lazy_pgettext("law or category", "Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=64)])
     effective_on = DateField(_l("Effective on"), validators=[Optional()])
     amended_on = DateField(_l("Amended on"), validators=[Optional()])
@@ -58,7 +63,7 @@ class LawForm(FlaskForm):
 
 
 class CategoryForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(lazy_pgettext("law or category", "Name"), validators=[DataRequired(), Length(max=100)])
     parent_id = SelectField(_l("Parent category"), coerce=int, validators=[Optional()])
     sort_order = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(min=-9999, max=9999)])
 

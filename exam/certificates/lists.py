@@ -66,7 +66,7 @@ def build_list(kind: str, category: EnforcementCategory | None, *, as_of: date |
                              ";".join(r.message for r in verdict.reasons)])
         columns += [_("Exams passed"), _("Hours")] if kind == "issue" else [_("Reasons")]
         return label + suffix, columns, rows
-    columns = [_("Certificate number"), _("Name"), _("Staff number"), _("Department"), _("Category"),
+    columns = [_("Certificate number"), _("Name"), _("Staff number"), _("Department"), _("Enforcement category"),
                _("Valid until")]
     if kind == "valid":
         certs = _certs(category, Certificate.status == "valid", Certificate.valid_until >= as_of)

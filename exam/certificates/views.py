@@ -38,7 +38,7 @@ def _categories() -> list[EnforcementCategory]:
 
 
 def _category_choices(blank: bool = False) -> list[tuple[int, str]]:
-    return ([(0, _("All categories"))] if blank else []) + [(c.id, c.name) for c in _categories()]
+    return ([(0, _("All enforcement categories"))] if blank else []) + [(c.id, c.name) for c in _categories()]
 
 
 def _cert_or_404(cert_id: int) -> Certificate:

@@ -72,6 +72,26 @@ MATRIX_ROWS: list[Row] = [
     *row("api_accounts.create_user", "POST", {ADMIN}),
     *row("api_accounts.list_departments", "GET", SIGNED_IN),
     # --- question bank (#3) -----------------------------------------------------------------------------------
+    *row("api_questions.get_question", "GET", {LEGAL}),
+    *row("api_questions.import_file", "POST", {LEGAL}),
+    *row("api_questions.list_questions", "GET", {LEGAL}),
+    *row("question_bank.bulk", "POST", {LEGAL}),
+    *row("question_bank.categories", "GET", {LEGAL}),
+    *row("question_bank.category_delete", "POST", {LEGAL}),
+    *row("question_bank.category_edit", "GET POST", {LEGAL}),
+    *row("question_bank.export", "GET", {LEGAL}),
+    *row("question_bank.import_confirm", "POST", {LEGAL}),
+    *row("question_bank.import_page", "GET POST", {LEGAL}),
+    *row("question_bank.import_template", "GET", {LEGAL}),
+    *row("question_bank.index", "GET", {LEGAL}),
+    *row("question_bank.law_edit", "GET POST", {LEGAL}),
+    *row("question_bank.laws", "GET", {LEGAL}),
+    *row("question_bank.question_edit", "GET POST", {LEGAL}),
+    *row("question_bank.question_new", "GET POST", {LEGAL}),
+    *row("question_bank.question_preview", "GET", {LEGAL}),
+    *row("question_bank.question_reviewed", "POST", {LEGAL}),
+    *row("question_bank.question_status", "POST", {LEGAL}),
+    *row("question_bank.question_view", "GET", {LEGAL}),
     # --- study bulletins (#5) ---------------------------------------------------------------------------------
     # --- exams (#4) -------------------------------------------------------------------------------------------
     # --- certificates -----------------------------------------------------------------------------------------

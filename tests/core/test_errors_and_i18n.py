@@ -90,7 +90,7 @@ def test_a_message_shared_by_two_catalogues_is_translated_the_same_way():
         for message in catalog:
             if not message.id or not message.string:
                 continue
-            key = str(message.id)
+            key = f"{message.context or ''}|{message.id}"
             if key in seen and seen[key][1] != message.string:
                 clashes.append(f"{key!r}: {seen[key][0]} {seen[key][1]!r} vs {catalog_dir} {message.string!r}")
             seen.setdefault(key, (catalog_dir, message.string))
