@@ -35,6 +35,7 @@ class Defaults:
 
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # uploads are checked again per kind
     MAX_ROSTER_ROWS = 20_000
+    API_MAX_JSON_BYTES = 1024 * 1024  # a JSON request body larger than this is refused with 413
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a password)
     PASSWORD_MIN_LENGTH = 8
