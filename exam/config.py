@@ -101,6 +101,20 @@ def load_config(app, overrides: dict | None) -> None:
         raise RuntimeError("DATABASE_URL points at Redis")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    _cookie_security(app)
+
+
+def _cookie_security(app) -> None:
+    """Behind HTTPS (SESSION_COOKIE_SECURE set) every cookie the app sets is Secure and links are https.
+
+    A production server (neither DEBUG nor TESTING) without it still works over plain HTTP on a closed
+    intranet, but says so in the log.
+    """
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    elif not (app.debug or app.testing or app.config.get("DEBUG") or app.config.get("TESTING")):
+        app.logger.warning("SESSION_COOKIE_SECURE is not set: session cookies are also sent over plain HTTP")
 
 
 def _instance_secret(instance: Path) -> str:
