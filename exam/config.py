@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 
@@ -107,13 +108,13 @@ def load_config(app, overrides: dict | None) -> None:
 def _cookie_security(app) -> None:
     """Behind HTTPS (SESSION_COOKIE_SECURE set) every cookie the app sets is Secure and links are https.
 
-    A production server (neither DEBUG nor TESTING) without it still works over plain HTTP on a closed
-    intranet, but says so in the log.
+    The production server (gunicorn, neither DEBUG nor TESTING) without it still works over plain HTTP on a
+    closed intranet, but says so in its log (CLI commands stay quiet).
     """
     if app.config.get("SESSION_COOKIE_SECURE"):
         app.config["REMEMBER_COOKIE_SECURE"] = True
         app.config["PREFERRED_URL_SCHEME"] = "https"
-    elif not (app.debug or app.testing or app.config.get("DEBUG") or app.config.get("TESTING")):
+    elif Path(sys.argv[0]).name == "gunicorn" and not (app.config.get("DEBUG") or app.config.get("TESTING")):
         app.logger.warning("SESSION_COOKIE_SECURE is not set: session cookies are also sent over plain HTTP")
 
 

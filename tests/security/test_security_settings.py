@@ -73,8 +73,9 @@ def test_production_cookies_are_secure_http_only_and_same_site(tmp_path, monkeyp
         db.engine.dispose()
 
 
-def test_without_secure_cookies_a_production_app_warns(tmp_path, monkeypatch, database_url, caplog):
+def test_without_secure_cookies_the_production_server_warns(tmp_path, monkeypatch, database_url, caplog):
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
+    monkeypatch.setattr("sys.argv", ["/srv/exam/.venv/bin/gunicorn", "wsgi:app"])
     app = create_app({"DATABASE_URL": database_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k" * 32})
     assert not app.config.get("SESSION_COOKIE_SECURE")
     assert any("SESSION_COOKIE_SECURE" in r.getMessage() for r in caplog.records)
