@@ -54,7 +54,6 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
 
 
 def register_api(app) -> None:
-    # Body size and type limits of API requests: exam.core.hardening.check_api_body.
     api.init_app(app)
     from exam.api import accounts, certificates, exams, questions, reports, study, system
 
