@@ -26,6 +26,9 @@ def create_app(config: dict | None = None) -> Flask:
     from exam.config import load_config
 
     load_config(app, config)
+    from exam.core.hardening import harden
+
+    harden(app)  # bounded <int:> ids, no NUL characters (before the blueprints add their routes)
     _init_extensions(app)
     _register_blueprints(app)
     _register_hooks(app)

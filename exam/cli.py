@@ -314,6 +314,47 @@ def questions_export(output, fmt, category_path, qtype, law_name, tag_name, stat
     click.echo(f"exported {len(questions)} questions to {output}")
 
 
+# --- backup and restore ------------------------------------------------------------------------------------
+
+@click.command("backup")
+@with_appcontext
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The backup file to write.")
+def backup_command(output):
+    """Back up the whole database (SQLite online backup; pg_dump for PostgreSQL)."""
+    from exam.core import audit
+    from exam.core.backup import BackupError, backup
+
+    try:
+        result = backup(output)
+    except (BackupError, OSError) as exc:
+        _fail(f"backup failed: {exc}")
+    audit.record("backup.create", None, actor_username="cli", after={"file": str(result.path), "size": result.size})
+    db.session.commit()
+    click.echo(result.describe())
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path, yes):
+    """Replace the whole database with a backup. Stop the server first."""
+    import sqlite3
+
+    from exam.core import audit
+    from exam.core.backup import BackupError, restore
+
+    if not yes:
+        click.confirm(f"Replace the database {db.engine.url.render_as_string()} with {path}?", abort=True)
+    try:
+        result = restore(path)
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        _fail(f"restore failed: {exc}")
+    audit.record("backup.restore", None, actor_username="cli", after={"file": str(result.path)})
+    db.session.commit()
+    click.echo(result.describe())
+
+
 def register_cli(app) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(i18n_cli)
@@ -321,3 +362,7 @@ def register_cli(app) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(questions_cli)
+
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

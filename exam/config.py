@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 
@@ -35,6 +36,7 @@ class Defaults:
 
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # uploads are checked again per kind
     MAX_ROSTER_ROWS = 20_000
+    API_MAX_JSON_BYTES = 1024 * 1024  # a JSON request body larger than this is refused with 413
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a password)
     PASSWORD_MIN_LENGTH = 8
@@ -115,6 +117,20 @@ def load_config(app, overrides: dict | None) -> None:
         raise RuntimeError("DATABASE_URL points at Redis")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    _cookie_security(app)
+
+
+def _cookie_security(app) -> None:
+    """Behind HTTPS (SESSION_COOKIE_SECURE set) every cookie the app sets is Secure and links are https.
+
+    The production server (gunicorn, neither DEBUG nor TESTING) without it still works over plain HTTP on a
+    closed intranet, but says so in its log (CLI commands stay quiet).
+    """
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
+    elif Path(sys.argv[0]).name == "gunicorn" and not (app.config.get("DEBUG") or app.config.get("TESTING")):
+        app.logger.warning("SESSION_COOKIE_SECURE is not set: session cookies are also sent over plain HTTP")
 
 
 def _instance_secret(instance: Path) -> str:

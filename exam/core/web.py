@@ -5,6 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import request, url_for
+from werkzeug.routing import IntegerConverter
+
+# Database ids are 32-bit integers on PostgreSQL; a larger number in a URL is simply no such page (404),
+# never a database overflow error (500).
+MAX_URL_INT = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` that matches only 0 .. 2**31-1 (a route with its own ``max`` keeps it)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, min, MAX_URL_INT if max is None else max, signed)
 
 
 def is_safe_next(target: str | None) -> bool:

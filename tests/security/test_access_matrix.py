@@ -29,6 +29,19 @@ def test_every_route_and_method_has_a_row_in_the_matrix(app):
     assert not missing, "routes missing from exam/core/access_matrix.py: " + ", ".join(f"{m} {e}" for e, m in missing)
 
 
+def test_a_new_route_without_a_row_would_be_reported(app):
+    bp = Blueprint("brand_new", __name__)
+
+    @bp.route("/brand-new/<int:thing_id>", methods=["GET", "POST"])
+    @login_required
+    def thing(thing_id: int):
+        return "x"
+
+    app.register_blueprint(bp)
+    missing = set(_registered(app)) - set(MATRIX)
+    assert {("brand_new.thing", "GET"), ("brand_new.thing", "POST")} <= missing
+
+
 def test_every_matrix_row_names_a_registered_route(app):
     stale = sorted(set(MATRIX) - set(_registered(app)))
     assert not stale, f"matrix rows for routes that do not exist: {stale}"

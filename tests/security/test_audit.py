@@ -6,11 +6,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from exam.core import audit
 from exam.core.audit import AuditImmutable, AuditLog
 from exam.core.timeutil import local_today
 from exam.extensions import db
+from tests.security.tamper import tamper
 
 
 @pytest.fixture
@@ -49,9 +51,7 @@ def test_audit_search_by_date_range_uses_local_days(app, client, admin):
         db.session.commit()
     with app.app_context():
         # Rows are append-only for the application; a test may move one into the past with SQL.
-        db.session.execute(text("UPDATE audit_log SET at = :at WHERE id = :id"),
-                           {"at": old_at - timedelta(days=10), "id": old_id})
-        db.session.commit()
+        tamper("UPDATE audit_log SET at = :at WHERE id = :id", {"at": old_at - timedelta(days=10), "id": old_id})
     recent = client.get(f"/admin/audit?date_from={today - timedelta(days=1)}&date_to={today}").get_data(as_text=True)
     assert "old.action" not in recent and "user.create" in recent
     earlier = client.get(
@@ -144,6 +144,18 @@ def test_bulk_update_or_delete_of_audit_rows_is_refused(app):
         assert db.session.scalar(select(AuditLog.action).where(AuditLog.id == row_id)) == "thing.do"
 
 
+def test_the_database_itself_refuses_to_change_audit_rows_on_postgresql(app):
+    row_id = _one_row(app)
+    with app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the append-only trigger is PostgreSQL's (migration 0007)")
+        for sql in ("UPDATE audit_log SET action = 'x' WHERE id = :id", "DELETE FROM audit_log WHERE id = :id"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(sql), {"id": row_id})
+            db.session.rollback()
+        assert db.session.scalar(select(AuditLog.action).where(AuditLog.id == row_id)) == "thing.do"
+
+
 # --- audit verify names the first broken row ----------------------------------------------------------------
 
 def _five_rows(app):
@@ -162,8 +174,7 @@ def test_verify_reports_an_intact_chain(app):
 def test_verify_detects_a_row_deleted_from_the_middle(app):
     _five_rows(app)
     with app.app_context():
-        db.session.execute(text("DELETE FROM audit_log WHERE id = 3"))
-        db.session.commit()
+        tamper("DELETE FROM audit_log WHERE id = 3")
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert "BROKEN at audit row 4" in result.output
@@ -174,8 +185,7 @@ def test_verify_detects_a_row_deleted_from_the_middle(app):
 def test_verify_detects_the_first_row_deleted(app):
     _five_rows(app)
     with app.app_context():
-        db.session.execute(text("DELETE FROM audit_log WHERE id = 1"))
-        db.session.commit()
+        tamper("DELETE FROM audit_log WHERE id = 1")
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "BROKEN at audit row 2" in result.output
 
@@ -187,9 +197,7 @@ def test_verify_detects_a_forged_row_that_was_re_hashed(app):
         forged.after = '{"n": 300}'
         new_hash = forged.compute_hash()  # the forger recomputes the row's own hash
         db.session.expunge(forged)
-        db.session.execute(text("UPDATE audit_log SET after = :a, hash = :h WHERE id = 3"),
-                           {"a": '{"n": 300}', "h": new_hash})
-        db.session.commit()
+        tamper("UPDATE audit_log SET after = :a, hash = :h WHERE id = 3", {"a": '{"n": 300}', "h": new_hash})
         assert db.session.get(AuditLog, 3).compute_hash() == new_hash  # the row alone looks fine
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1
@@ -201,7 +209,6 @@ def test_verify_detects_a_forged_row_that_was_re_hashed(app):
 def test_verify_detects_a_row_changed_in_place(app):
     _five_rows(app)
     with app.app_context():
-        db.session.execute(text("UPDATE audit_log SET actor_username = 'forged' WHERE id = 4"))
-        db.session.commit()
+        tamper("UPDATE audit_log SET actor_username = 'forged' WHERE id = 4")
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "BROKEN at audit row 4" in result.output and "changed in place" in result.output

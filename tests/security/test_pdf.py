@@ -32,6 +32,15 @@ def _text(pdf_bytes: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+def _font_families(pdf_bytes: bytes) -> set[str]:
+    families = set()
+    for page in PdfReader(io.BytesIO(pdf_bytes)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            name = str(font.get_object()["/BaseFont"]).replace("-", "")
+            families.update(f for f in ("NotoSerifCJK", "NotoSansCJK") if f in name)
+    return families
+
+
 def _image_count(pdf_bytes: bytes) -> int:
     reader = PdfReader(io.BytesIO(pdf_bytes))
     return sum(len(page.images) for page in reader.pages)
@@ -85,6 +94,7 @@ def test_chinese_text_renders_and_extracts(ctx, static_dir, no_network):
     assert "行政执法证申领名单" in text
     assert "行政处罚法" in text
     assert "第 1 页 共 1 页" in text  # the footer of static/css/print.css
+    assert {"NotoSerifCJK", "NotoSansCJK"} <= _font_families(data)  # body serif, headings and footer sans
     assert fetcher.refused == []
     assert no_network == []
 
@@ -172,4 +182,15 @@ def test_refused_stylesheet_argument_is_skipped(ctx, static_dir, no_network):
     data, fetcher = _render("<p>正文</p>", stylesheets=["http://169.254.169.254/x.css", "/static/css/print.css"])
     assert "http://169.254.169.254/x.css" in fetcher.refused
     assert "正文" in _text(data)
+    assert no_network == []
+
+
+def test_render_pdf_works_outside_a_request_with_the_apps_own_print_css(app, no_network):
+    with app.app_context():  # a CLI command or a cron job printing a list
+        fetcher = make_fetcher()
+        data = render_pdf("<h1>持证人员名单</h1>", fetcher=fetcher)
+    assert any(url.endswith("/static/css/print.css") for url in fetcher.requested)
+    assert fetcher.refused == []
+    text = _text(data)
+    assert "持证人员名单" in text and "第 1 页 共 1 页" in text
     assert no_network == []
