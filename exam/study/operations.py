@@ -194,9 +194,10 @@ def _flush_unique(data: BulletinData) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
+        label = "%d年第%d期" % (data.year, data.number)
         raise StudyError(
             _("Issue %(label)s already exists; the next free number is %(n)d.",
-              label=f"{data.year}年第{data.number}期", n=suggest_number(data.year))
+              label=label, n=suggest_number(data.year))
         ) from exc
 
 
