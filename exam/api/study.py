@@ -28,7 +28,7 @@ class BulletinSummarySchema(Schema):
     title = fields.String()
     summary = fields.String()
     required_by = fields.Date(allow_none=True)
-    hours = fields.Decimal(as_string=False)
+    hours = fields.Float()
     status = fields.String()
     published_at = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime(allow_none=True)
@@ -53,7 +53,7 @@ class BulletinDetailSchema(BulletinSummarySchema):
 class ConfirmResultSchema(Schema):
     bulletin_id = fields.Integer()
     confirmed_at = fields.DateTime()
-    hours_credited = fields.Decimal(as_string=False)
+    hours_credited = fields.Float()
     newly_confirmed = fields.Boolean()
 
 
@@ -68,9 +68,9 @@ class YearArgs(Schema):
 class HoursSchema(Schema):
     username = fields.String()
     year = fields.Integer()
-    required = fields.Decimal(as_string=False)
-    total = fields.Decimal(as_string=False)
-    by_source = fields.Dict(keys=fields.String(), values=fields.Decimal(as_string=False))
+    required = fields.Float()
+    total = fields.Float()
+    by_source = fields.Dict(keys=fields.String(), values=fields.Float())
 
 
 class TrainingSessionInSchema(Schema):
@@ -88,7 +88,7 @@ class TrainingSessionOutSchema(Schema):
     title = fields.String()
     kind = fields.String()
     date = fields.Date(attribute="held_on")
-    hours = fields.Decimal(as_string=False)
+    hours = fields.Float()
     organiser = fields.String(allow_none=True)
     attendees = fields.Method("dump_attendees")
 

@@ -48,6 +48,11 @@ bulletin_departments = Table(
 )
 
 
+def issue_label(year: int, number: int) -> str:
+    """How the bureau names an issue: 2026年第3期."""
+    return f"{year}年第{number}期"
+
+
 class Bulletin(db.Model):
     """One numbered issue, e.g. 2026年第3期. ``search_text`` is the plain text of the body, for search."""
 
@@ -91,7 +96,7 @@ class Bulletin(db.Model):
 
     @property
     def issue_label(self) -> str:
-        return f"{self.year}年第{self.number}期"
+        return issue_label(self.year, self.number)
 
     @property
     def status_label(self) -> str:

@@ -32,6 +32,7 @@ from exam.study.models import (
     ReadReceipt,
     TrainingAttendance,
     TrainingSession,
+    issue_label,
 )
 from question_bank.models import Law
 
@@ -194,7 +195,7 @@ def _flush_unique(data: BulletinData) -> None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        label = "%d年第%d期" % (data.year, data.number)
+        label = issue_label(data.year, data.number)
         raise StudyError(
             _("Issue %(label)s already exists; the next free number is %(n)d.",
               label=label, n=suggest_number(data.year))
