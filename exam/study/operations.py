@@ -224,6 +224,20 @@ def withdraw_bulletin(bulletin: Bulletin) -> None:
     audit.record("bulletin.withdraw", bulletin, before={"status": "published"}, after={"status": "withdrawn"})
 
 
+def delete_bulletin(bulletin: Bulletin) -> None:
+    """Only a draft nobody has read may be deleted; published work is withdrawn instead."""
+    has_receipts = db.session.scalar(
+        select(func.count()).select_from(ReadReceipt).where(ReadReceipt.bulletin_id == bulletin.id)
+    )
+    if bulletin.status != "draft" or has_receipts:
+        raise StudyError(_("Only a draft that nobody has read can be deleted; withdraw it instead."))
+    before = _snapshot(bulletin)
+    uploads.delete_after_commit(db.session, UPLOAD_FOLDER, bulletin.original_stored)
+    audit.record("bulletin.delete", bulletin, before=before)
+    db.session.delete(bulletin)
+    db.session.flush()
+
+
 def get_bulletin(bulletin_id: int) -> Bulletin:
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is None:

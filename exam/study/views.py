@@ -199,10 +199,17 @@ def withdraw(bulletin_id: int):
     return _change_status(bulletin_id, ops.withdraw_bulletin, _("Withdrew %(issue)s."))
 
 
+@bp.route("/study/manage/<int:bulletin_id>/delete", methods=["POST"])
+@roles_required("legal")
+def delete(bulletin_id: int):
+    return _change_status(bulletin_id, ops.delete_bulletin, _("Deleted %(issue)s."))
+
+
 def _change_status(bulletin_id: int, operation, message: str):
     bulletin = ops.get_bulletin(bulletin_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    label = bulletin.issue_label
     try:
         operation(bulletin)
     except DomainError as exc:
@@ -210,7 +217,7 @@ def _change_status(bulletin_id: int, operation, message: str):
         flash(exc.message, "danger")
     else:
         db.session.commit()
-        flash(message % {"issue": bulletin.issue_label}, "success")
+        flash(message % {"issue": label}, "success")
     return redirect(url_for("study.manage"))
 
 

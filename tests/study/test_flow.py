@@ -195,3 +195,22 @@ def test_unconfirmed_required_bulletins_lists_what_is_due_and_unconfirmed(app, m
         result = hours.unconfirmed_required_bulletins([a, b], today)
         assert [x.id for x in result[a]] == [due]
         assert sorted(x.id for x in result[b]) == sorted([due, confirmed])
+
+
+def test_only_an_unread_draft_can_be_deleted_and_its_file_goes_with_it(app, client, make_user, make_bulletin,
+                                                                        upload_dir):
+    from tests.study.samples import stored_files
+
+    client.login_as(make_user("legal1", roles=["legal"]))
+    form = {"year": "2026", "title": "草稿", "body_format": "markdown", "audience": "all", "hours": "1",
+            "original": (io.BytesIO(MINIMAL_PDF), "稿.pdf")}
+    client.post_form("/study/manage/new", form, content_type="multipart/form-data")
+    published = make_bulletin("已发布")
+    with app.app_context():
+        draft = db.session.scalar(select(Bulletin).where(Bulletin.title == "草稿")).id
+    assert len(stored_files(upload_dir)) == 1
+    client.post_form(f"/study/manage/{published}/delete")
+    client.post_form(f"/study/manage/{draft}/delete")
+    with app.app_context():
+        assert [b.title for b in db.session.scalars(select(Bulletin))] == ["已发布"]
+    assert stored_files(upload_dir) == []
