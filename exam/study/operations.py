@@ -436,6 +436,26 @@ def reading_workbook(bulletin: Bulletin, rows: list[ReaderRow]) -> bytes:
     return buffer.getvalue()
 
 
+def hours_workbook(year: int, people: list[User], totals: dict, required: Decimal) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"{year}年度学时"
+    ws.append(["工号", "姓名", "部门", "学法材料", "培训讲座", "考试", "合计", "年度要求", "是否达标"])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    for user in people:
+        h = totals[user.id]
+        ws.append([user.username, user.name, user.department.path if user.department else "",
+                   float(h.by_source["bulletins"]), float(h.by_source["training"]), float(h.by_source["exams"]),
+                   float(h.total), float(required), "是" if h.total >= required else "否"])
+    for column, width in zip("ABCDEFGHI", [12, 10, 30, 10, 10, 8, 8, 10, 10], strict=True):
+        ws.column_dimensions[column].width = width
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
 # --- training sessions --------------------------------------------------------------------------------
 
 @dataclass

@@ -309,9 +309,7 @@ def training_template():
                      as_attachment=True, download_name="参训人员名单模板.xlsx")
 
 
-@bp.route("/training/hours")
-@roles_required("legal", "hr")
-def hours_report():
+def _hours_args():
     today = local_today()
     try:
         year = int(request.args.get("year", today.year))
@@ -325,7 +323,23 @@ def hours_report():
         stmt = stmt.where(User.department_id.in_(audience.subtree_ids([dept_id])))
     people = db.session.scalars(stmt.order_by(User.username)).all()
     totals = hours.training_hours([u.id for u in people], *hours.year_range(year))
+    return year, dept_id, people, totals
+
+
+@bp.route("/training/hours")
+@roles_required("legal", "hr")
+def hours_report():
+    year, dept_id, people, totals = _hours_args()
+    this_year = local_today().year
     departments = sorted(((d.id, d.path) for d in db.session.scalars(select(Department))), key=lambda c: c[1])
     return render_template("study/hours.html", people=people, totals=totals, year=year,
                            required=hours.required_hours(), departments=departments, dept_id=dept_id,
-                           years=range(today.year, today.year - 6, -1))
+                           years=range(this_year, this_year - 6, -1))
+
+
+@bp.route("/training/hours.xlsx")
+@roles_required("legal", "hr")
+def hours_export():
+    year, _dept_id, people, totals = _hours_args()
+    return send_file(io.BytesIO(ops.hours_workbook(year, people, totals, hours.required_hours())),
+                     mimetype=uploads.KINDS["xlsx"][1], as_attachment=True, download_name=f"{year}年度学时统计.xlsx")

@@ -133,3 +133,18 @@ def test_hours_combine_sources_in_a_fixed_number_of_queries(app, make_user, make
         assert result[people[0].id].total == Decimal("5")
         assert result[people[2].id].total == Decimal("0")
         assert result[100_000].total == Decimal("0")
+
+
+def test_hours_per_person_export_lists_each_source(app, client, make_user, staff):
+    client.login_as(make_user("hr1", roles=["hr"]))
+    client.write_json("POST", "/api/v1/training-sessions", {
+        "title": "讲座", "date": "2026-05-20", "hours": 4, "attendees": ["A0002"]})
+    response = client.get("/training/hours.xlsx?year=2026")
+    assert response.status_code == 200
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert rows[0][:7] == ("工号", "姓名", "部门", "学法材料", "培训讲座", "考试", "合计")
+    by_user = {r[0]: r for r in rows[1:]}
+    assert by_user["A0002"][4] == 4 and by_user["A0002"][6] == 4 and by_user["A0002"][8] == "否"
+    assert by_user["A0001"][6] == 0
