@@ -214,3 +214,37 @@ def test_only_an_unread_draft_can_be_deleted_and_its_file_goes_with_it(app, clie
     with app.app_context():
         assert [b.title for b in db.session.scalars(select(Bulletin))] == ["已发布"]
     assert stored_files(upload_dir) == []
+
+
+def test_two_confirmations_at_the_same_moment_credit_once(app, make_user, make_bulletin):
+    import threading
+
+    from exam.accounts.models import User
+    from exam.study import operations as ops
+
+    bulletin_id = make_bulletin(hours=Decimal("2"))
+    user_id = make_user("p1").id
+    barrier = threading.Barrier(2)
+    outcomes, errors = [], []
+
+    def confirm():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=10)  # before any query: on SQLite the first query takes the write lock
+                user, bulletin = db.session.get(User, user_id), db.session.get(Bulletin, bulletin_id)
+                _receipt, newly = ops.confirm_bulletin(bulletin, user)
+                db.session.commit()
+                outcomes.append(newly)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    assert sorted(outcomes) == [False, True]
+    with app.app_context():
+        assert count_rows(ReadReceipt) == 1
+        assert hours.hours_for_year([user_id], local_today().year)[user_id].total == Decimal("2")
