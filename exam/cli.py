@@ -19,6 +19,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 SEEDERS = [
     "exam.accounts.seed",
     "question_bank.seed",
+    "exam.study.seed",
 ]
 
 

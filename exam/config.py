@@ -62,9 +62,10 @@ class Defaults:
     DEMO_DATA = False
 
     # Certificate rules: defaults for the settings an administrator may change (exam/core/settings.py).
+    STUDY_REQUIRED_HOURS = 40.0  # training hours a year (and in the 12 months before a certificate is issued)
+    STUDY_UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # an uploaded bulletin original (PDF or DOCX)
     CERT_VALIDITY_YEARS = 5
     CERT_RESULT_FRESH_MONTHS = 12
-    CERT_REQUIRED_HOURS = 40.0
     CERT_RENEWAL_WINDOW_MONTHS = 6
     CERT_REVOCATION_COOLOFF_YEARS = 3
     # {year} issue year, {code} category code, {seq} the category's running number for that year

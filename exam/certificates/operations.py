@@ -164,7 +164,7 @@ def check_eligibility(users: list[User], category: EnforcementCategory, as_of: d
     if not users:
         return result
     fresh_since = as_of - relativedelta(months=int(setting("CERT_RESULT_FRESH_MONTHS")))
-    required_hours = float(setting("CERT_REQUIRED_HOURS"))
+    required_hours = float(setting("STUDY_REQUIRED_HOURS"))
     hours = sources.training_hours(user_ids, as_of - relativedelta(months=12), as_of)
     unconfirmed = sources.unconfirmed_required_bulletins(user_ids, as_of)
     revoked = _recent_revocations(user_ids, as_of)
@@ -453,7 +453,7 @@ def annual_review(year: int, category: EnforcementCategory | None = None) -> lis
     start, end = date(year, 1, 1), date(year, 12, 31)
     hours = sources.training_hours(holder_ids, start, end)
     annual = sources.passed_results(holder_ids, purpose="annual", category_name=None, since=start, until=end)
-    required = float(setting("CERT_REQUIRED_HOURS"))
+    required = float(setting("STUDY_REQUIRED_HOURS"))
     out = []
     for cert in certs:
         reasons = []

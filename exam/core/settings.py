@@ -86,7 +86,8 @@ def all_settings() -> list[tuple[SettingSpec, Any]]:
 # Certificate rules (DESIGN.md §4 Certificates; sourced or assumed defaults in §6).
 register("CERT_VALIDITY_YEARS", _l("Certificate validity (years)"), int, 1, 20)
 register("CERT_RESULT_FRESH_MONTHS", _l("Exam results count for (months)"), int, 1, 60)
-register("CERT_REQUIRED_HOURS", _l("Training hours required in the last 12 months"), float, 0, 1000)
+register("STUDY_REQUIRED_HOURS", _l("Training hours required a year (and in the 12 months before issue)"), float,
+         0, 1000)
 register("CERT_RENEWAL_WINDOW_MONTHS", _l("Renewal opens before expiry (months)"), int, 0, 24)
 register("CERT_REVOCATION_COOLOFF_YEARS", _l("No new certificate after revocation for (years)"), int, 0, 20)
 register("CERT_NUMBER_PATTERN", _l("Certificate number pattern"), str)
