@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -25,12 +25,12 @@ from exam.core.timeutil import utcnow
 from exam.extensions import db
 
 STATUSES = {
-    "valid": _l("Valid"),  # 有效
-    "suspended": _l("Suspended"),  # 暂扣
-    "withdrawn": _l("Withdrawn"),  # 收回
-    "revoked": _l("Revoked"),  # 吊销
-    "cancelled": _l("Cancelled"),  # 注销
-    "expired": _l("Expired"),  # 过期
+    "valid": lazy_pgettext("certificate status", "Valid"),  # 有效
+    "suspended": lazy_pgettext("certificate status", "Suspended"),  # 暂扣
+    "withdrawn": lazy_pgettext("certificate status", "Withdrawn"),  # 收回
+    "revoked": lazy_pgettext("certificate status", "Revoked"),  # 吊销
+    "cancelled": lazy_pgettext("certificate status", "Cancelled"),  # 注销
+    "expired": lazy_pgettext("certificate status", "Expired"),  # 过期
 }
 HELD_STATUSES = ("valid", "suspended")  # a person holds at most one of these per category
 # Which status changes HR may make; renewal and expiry are separate operations.
