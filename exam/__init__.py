@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 # Every module that defines tables, so the metadata (and Alembic) sees the whole schema.
-MODEL_MODULES = ["exam.core.audit", "exam.accounts.models", "question_bank.models"]
+MODEL_MODULES = ["exam.core.audit", "exam.accounts.models", "question_bank.models", "exam.exams.models"]
 
 
 def _init_extensions(app: Flask) -> None:

@@ -58,6 +58,7 @@ class Defaults:
     }
 
     DEMO_DATA = False
+    EXAM_SUBMIT_GRACE_SECONDS = 30
 
 
 ENV_VARS = {
