@@ -47,12 +47,17 @@ def _category_index() -> tuple[dict[str, list[int]], dict[int, list[int]]]:
     return names, children
 
 
-def resolve_filters(filters: dict) -> ResolvedFilters:
-    """Names in a section's filter to ids; categories include their sub-categories."""
+def resolve_filters(filters: dict, cache: dict | None = None) -> ResolvedFilters:
+    """Names in a section's filter to ids; categories include their sub-categories. ``cache`` keeps the
+    category tree between the sections of one paper."""
     result = ResolvedFilters()
     categories = [str(c).strip() for c in filters.get("categories") or [] if str(c).strip()]
     if categories:
-        names, children = _category_index()
+        if cache is None:
+            cache = {}
+        if "categories" not in cache:
+            cache["categories"] = _category_index()
+        names, children = cache["categories"]
         ids: set[int] = set()
         for name in categories:
             found = names.get(name.replace(" / ", "/"))

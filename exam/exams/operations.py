@@ -170,8 +170,9 @@ def shortages(exam: Exam, day=None) -> list[Shortage]:
     day = day or to_local(utcnow()).date()
     taken: set[int] = set()
     result = []
+    cache: dict = {}
     for section in exam.sections:
-        pool = [q for q in drawing.drawable_ids(section.type, drawing.resolve_filters(section.filters), day)
+        pool = [q for q in drawing.drawable_ids(section.type, drawing.resolve_filters(section.filters, cache), day)
                 if q not in taken]
         taken.update(pool[: section.count])
         if len(pool) < section.count:
@@ -292,8 +293,9 @@ def draw_paper(exam: Exam, seed: int, seen: set[int], day, versions: dict[int, Q
     chosen_by_section: list[tuple[ExamSection, list[int]]] = []
     taken: set[int] = set()
     record = []
+    cache: dict = {}
     for section in exam.sections:
-        pool = drawing.drawable_ids(section.type, drawing.resolve_filters(section.filters), day)
+        pool = drawing.drawable_ids(section.type, drawing.resolve_filters(section.filters, cache), day)
         ids = drawing.draw_section(seed, section.position, pool, taken, seen, section.count)
         if len(ids) < section.count:
             raise ExamError(_("The question bank cannot fill section “%(title)s” now; please tell the legal "
