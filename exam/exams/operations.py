@@ -750,3 +750,78 @@ def counting_attempts(exam_ids=None, user_ids=None, purpose: str | None = None,
     stmt = (select(counted).join(ranked, and_(ranked.c.attempt_id == counted.id, ranked.c.rank == 1))
             .options(joinedload(counted.exam)).order_by(counted.exam_id, counted.user_id))
     return list(db.session.scalars(stmt))
+
+
+# --- the plain form (no JavaScript) -----------------------------------------------------------------------
+
+def responses_from_form(items: list[AttemptItem], form) -> tuple[dict[int, Any], dict[int, bool]]:
+    """Read the exam page's plain form: ``q<position>`` (radio, checkboxes, text) and ``q<position>_b<n>``
+    for blanks, ``f<position>`` for flags. Displayed keys, as the page showed them."""
+    responses: dict[int, Any] = {}
+    flags: dict[int, bool] = {}
+    for item in items:
+        name = f"q{item.position}"
+        kind = item.version.type
+        if kind == "multiple":
+            value: Any = form.getlist(name) or None
+        elif kind == "true_false":
+            raw = form.get(name)
+            value = {"true": True, "false": False}.get(raw) if raw is not None else None
+            if raw is not None and value is None:
+                value = raw  # refused by the type's check
+        elif kind == "fill_blank":
+            blanks = len(item.version.answer or []) or 1
+            value = [form.get(f"{name}_b{n}", "") for n in range(1, blanks + 1)]
+            value = value if any(v.strip() for v in value) else None
+        else:
+            value = form.get(name) or None
+        responses[item.position] = value
+        flags[item.position] = form.get(f"f{item.position}") == "1"
+    return responses, flags
+
+
+def save_form(attempt: Attempt, responses: dict[int, Any], flags: dict[int, bool],
+              now: datetime | None = None) -> int:
+    """Save every changed answer of the plain form (each with the next seq). All answers are checked first:
+    one bad answer stores nothing. Returns how many changed."""
+    now = now or utcnow()
+    if attempt.is_finished:
+        raise Conflict(_("This attempt has finished; the answer was not saved."), code="attempt_finished")
+    if now > attempt.deadline + attempt.grace(grace_default()):
+        raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
+    items = {i.position: i for i in items_with_versions(attempt)}
+    cleaned = {}
+    for position, value in responses.items():
+        item = items.get(position)
+        if item is None:
+            raise NotFound(_("There is no question %(n)s in this paper.", n=position))
+        cleaned[position] = clean_response(item, item.version, value)
+    changed = 0
+    for position, value in cleaned.items():
+        item = items[position]
+        if value != item.response or flags.get(position, False) != item.flagged:
+            save_response(attempt, position, responses[position], item.response_seq + 1,
+                          flagged=flags.get(position, False), now=now)
+            changed += 1
+    return changed
+
+
+def review_items(attempt: Attempt) -> list[dict]:
+    """The paper with the person's answer, the correct answer, points, the explanation and the law cited.
+    Call only when the exam's policy lets answers be shown."""
+    from question_bank.models import Question
+
+    items = items_with_versions(attempt)
+    questions = {q.id: q for q in db.session.scalars(
+        select(Question).options(joinedload(Question.law)).where(Question.id.in_([i.question_id for i in items])))}
+    result = []
+    for entry, item in zip(paper_items(attempt, items), items, strict=True):
+        version, question = item.version, questions.get(item.question_id)
+        answer = version.answer
+        if version.type in ("single", "multiple"):
+            answer = to_displayed(item, answer)
+        entry.update(correct=answer, awarded=item.awarded, comment=item.comment, explanation=version.explanation,
+                     law=question.law.name if question and question.law else None,
+                     article=question.article if question else None)
+        result.append(entry)
+    return result
