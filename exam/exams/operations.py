@@ -373,7 +373,8 @@ def rebuild_paper(attempt: Attempt) -> RebuildResult:
     """Draw the attempt's paper again from its seed, the pool as of its start, the questions seen in the
     earlier attempts and the recorded question versions; compare with the stored paper (for appeals)."""
     stored = list(attempt.items)
-    versions = {i.question_id: i.version for i in stored}
+    # a recorded version that is not a version of its question is not used (the rebuild then differs)
+    versions = {i.question_id: i.version for i in stored if i.version.question_id == i.question_id}
     day = to_local(attempt.started_at).date()
     seen = seen_question_ids(attempt.exam, attempt.user, before_number=attempt.number)
     differences = []
@@ -825,3 +826,39 @@ def review_items(attempt: Attempt) -> list[dict]:
                      article=question.article if question else None)
         result.append(entry)
     return result
+
+
+# --- JSON import ------------------------------------------------------------------------------------------
+
+def import_exam_json(text: str, created_by: User | None) -> Exam:
+    """Create a draft exam from the exam JSON (the export format); every problem is reported, nothing stored."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from exam.exams.schemas import ExamJsonSchema
+
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ExamError(_("The file is not valid JSON: %(error)s", error=str(exc))) from None
+    if not isinstance(raw, dict):
+        raise ExamError(_("The JSON must be one exam object."))
+    try:
+        data = ExamJsonSchema().load(raw)
+    except ValidationError as exc:
+        details = [f"{field}: {messages}" for field, messages in sorted(exc.normalized_messages().items())]
+        raise ExamError(_("The exam JSON is not valid."), details=details) from None
+    return create_exam(data, created_by)
+
+
+def live_attempts(exam: Exam, now: datetime | None = None) -> list[Attempt]:
+    """Every attempt of the exam (finishing any past the deadline first), in progress first."""
+    now = now or utcnow()
+    attempts = list(db.session.scalars(
+        select(Attempt).options(joinedload(Attempt.user), joinedload(Attempt.exam))
+        .where(Attempt.exam_id == exam.id).order_by(Attempt.started_at)
+    ))
+    for attempt in attempts:
+        finalize_if_expired(attempt, now)
+    return sorted(attempts, key=lambda a: (a.is_finished, a.deadline))
