@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("exams", __name__)
 
-from exam.exams import manage, views  # noqa: E402,F401
+from exam.exams import manage, practice, views  # noqa: E402,F401

@@ -89,14 +89,14 @@ def resolve_filters(filters: dict, cache: dict | None = None) -> ResolvedFilters
     return result
 
 
-def drawable_ids(qtype: str, filters: ResolvedFilters, day: date) -> list[int]:
+def drawable_ids(qtype: str | list[str], filters: ResolvedFilters, day: date) -> list[int]:
     """Ids of active, reviewed questions of a type matching the filter, citing no law amended or repealed
     on or before ``day`` — one SQL query, sorted (the order the seeded sample is taken from)."""
     stmt = (
         select(Question.id)
         .outerjoin(Law, Law.id == Question.law_id)
         .where(
-            Question.type == qtype,
+            Question.type == qtype if isinstance(qtype, str) else Question.type.in_(qtype),
             Question.status == "active",
             Question.needs_review.is_(False),
             Question.difficulty.between(*filters.difficulty),

@@ -862,3 +862,90 @@ def live_attempts(exam: Exam, now: datetime | None = None) -> list[Attempt]:
     for attempt in attempts:
         finalize_if_expired(attempt, now)
     return sorted(attempts, key=lambda a: (a.is_finished, a.deadline))
+
+
+# --- practice and the wrong-answer book (错题本); practice never counts for anything ----------------------
+
+PRACTICE_TYPES = ["single", "multiple", "true_false", "fill_blank"]
+
+
+def practice_categories() -> list:
+    from question_bank.models import Category
+
+    return list(db.session.scalars(select(Category).order_by(Category.parent_id.is_not(None), Category.sort_order,
+                                                             Category.name)))
+
+
+def next_practice_question(category_ids: list[int], rng: random.Random | None = None,
+                           exclude: int | None = None):
+    """A random drawable objective question from the chosen categories (and their sub-categories)."""
+    from question_bank.models import Category, Question
+
+    rng = rng or random.Random()
+    names = [c.name for c in db.session.scalars(select(Category).where(Category.id.in_(category_ids)))] \
+        if category_ids else []
+    filters = drawing.resolve_filters({"categories": names}) if names else drawing.ResolvedFilters()
+    ids = drawing.drawable_ids(PRACTICE_TYPES, filters, to_local(utcnow()).date())
+    if exclude in ids and len(ids) > 1:
+        ids.remove(exclude)
+    return db.session.get(Question, rng.choice(ids)) if ids else None
+
+
+def practice_question(question_id: int):
+    """An active objective question, or NotFound."""
+    from question_bank.models import Question
+
+    question = db.session.get(Question, question_id)
+    if question is None or question.status != "active" or question.type not in PRACTICE_TYPES:
+        raise NotFound(_("No such question."))
+    return question
+
+
+@dataclass
+class PracticeFeedback:
+    correct: bool
+    response: Any
+    answer: Any
+    explanation: str | None
+    law: str | None
+    article: str | None
+
+
+def answer_practice(user: User, question, response: Any, now: datetime | None = None) -> PracticeFeedback:
+    """Check a practice answer at once; a wrong one goes to the person's wrong-answer book, a right one on a
+    question in the book marks it as mastered."""
+    from exam.exams.models import WrongAnswer
+
+    now = now or utcnow()
+    version = question.current
+    try:
+        cleaned = QUESTION_TYPES[version.type].clean_response(version.options, response)
+    except ResponseError:
+        raise ExamError(_("Choose from the options shown."), code="bad_response") from None
+    if not QUESTION_TYPES[version.type].is_answered(cleaned):
+        raise ExamError(_("Answer the question first."), code="bad_response")
+    correct = version.grade(cleaned, 1.0, False) == 1.0
+    entry = db.session.scalar(select(WrongAnswer).where(WrongAnswer.user_id == user.id,
+                                                        WrongAnswer.question_id == question.id))
+    if not correct:
+        if entry is None:
+            db.session.add(WrongAnswer(user_id=user.id, question_id=question.id, times_wrong=1, last_wrong_at=now,
+                                       last_response=cleaned))
+        else:
+            entry.times_wrong += 1
+            entry.last_wrong_at, entry.last_response, entry.resolved_at = now, cleaned, None
+    elif entry is not None and entry.resolved_at is None:
+        entry.resolved_at = now
+    db.session.flush()
+    return PracticeFeedback(correct, cleaned, version.answer, version.explanation,
+                            question.law.name if question.law else None, question.article)
+
+
+def wrong_book(user: User, include_mastered: bool = False) -> list:
+    from exam.exams.models import WrongAnswer
+
+    stmt = (select(WrongAnswer).options(joinedload(WrongAnswer.question))
+            .where(WrongAnswer.user_id == user.id).order_by(WrongAnswer.last_wrong_at.desc()))
+    if not include_mastered:
+        stmt = stmt.where(WrongAnswer.resolved_at.is_(None))
+    return list(db.session.scalars(stmt))
