@@ -18,6 +18,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 # Each seeder adds one area's demo data; later areas build on earlier ones.
 SEEDERS = [
     "exam.accounts.seed",
+    "exam.exams.seed",
 ]
 
 
