@@ -1,7 +1,6 @@
-"""Drawing papers: the drawable pool in one SQL query per section, a seeded sample, seeded option shuffles.
-
-Everything random comes from ``random.Random`` seeded with strings derived from the attempt's seed, per
-section and per question, so the same seed, pool and question versions always rebuild the same paper.
+"""Drawing papers: one SQL query per section picks the questions by a seeded rank; options are shuffled by
+``random.Random`` seeded with the attempt's seed and the question id. The same seed, the bank as it was and
+the recorded question versions always rebuild the same paper.
 """
 
 from __future__ import annotations
@@ -9,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, literal, or_, select
 
 from exam.extensions import db
 from question_bank.models import Category, Law, Question, QuestionVersion, Tag, question_tags
@@ -89,51 +88,79 @@ def resolve_filters(filters: dict, cache: dict | None = None) -> ResolvedFilters
     return result
 
 
+def _drawable_stmt(qtype: str | list[str], filters: ResolvedFilters, day: date,
+                   created_before: datetime | None = None, include: list[int] | None = None):
+    conditions = [
+        Question.type == qtype if isinstance(qtype, str) else Question.type.in_(qtype),
+        Question.status == "active",
+        Question.needs_review.is_(False),
+        Question.difficulty.between(*filters.difficulty),
+        or_(
+            Question.law_id.is_(None),
+            and_(or_(Law.amended_on.is_(None), Law.amended_on > day),
+                 or_(Law.repealed_on.is_(None), Law.repealed_on > day)),
+        ),
+    ]
+    if filters.category_ids is not None:
+        conditions.append(Question.category_id.in_(filters.category_ids))
+    if filters.law_ids is not None:
+        conditions.append(Question.law_id.in_(filters.law_ids))
+    if filters.tag_ids is not None:
+        conditions.append(Question.id.in_(
+            select(question_tags.c.question_id).where(question_tags.c.tag_id.in_(filters.tag_ids))))
+    if created_before is not None:
+        conditions.append(Question.created_at <= created_before)
+    where = and_(*conditions)
+    if include:
+        where = or_(where, Question.id.in_(include))
+    return select(Question.id).outerjoin(Law, Law.id == Question.law_id).where(where)
+
+
 def drawable_ids(qtype: str | list[str], filters: ResolvedFilters, day: date) -> list[int]:
     """Ids of active, reviewed questions of a type matching the filter, citing no law amended or repealed
-    on or before ``day`` — one SQL query, sorted (the order the seeded sample is taken from)."""
-    stmt = (
-        select(Question.id)
-        .outerjoin(Law, Law.id == Question.law_id)
-        .where(
-            Question.type == qtype if isinstance(qtype, str) else Question.type.in_(qtype),
-            Question.status == "active",
-            Question.needs_review.is_(False),
-            Question.difficulty.between(*filters.difficulty),
-            or_(
-                Question.law_id.is_(None),
-                and_(or_(Law.amended_on.is_(None), Law.amended_on > day),
-                     or_(Law.repealed_on.is_(None), Law.repealed_on > day)),
-            ),
-        )
-        .order_by(Question.id)
-    )
-    if filters.category_ids is not None:
-        stmt = stmt.where(Question.category_id.in_(filters.category_ids))
-    if filters.law_ids is not None:
-        stmt = stmt.where(Question.law_id.in_(filters.law_ids))
-    if filters.tag_ids is not None:
-        stmt = stmt.where(
-            Question.id.in_(select(question_tags.c.question_id).where(question_tags.c.tag_id.in_(filters.tag_ids)))
-        )
+    on or before ``day`` — one SQL query, sorted."""
+    return list(db.session.scalars(_drawable_stmt(qtype, filters, day).order_by(Question.id)))
+
+
+# --- the seeded draw ---------------------------------------------------------------------------------------
+# Each candidate question gets a pseudo-random rank computed IN SQL from (seed, section, question id); the paper
+# takes the lowest ranks, questions the person has not seen first. The database returns just ``count`` ids: no
+# pool is loaded into Python. Because a question's rank does not depend on the rest of the pool, questions
+# added to the bank after the draw (or retired without having been chosen) do not change what the seed
+# picks, so the paper can be rebuilt later for an appeal.
+DRAW_METHOD = "seeded-rank-v1"
+PRIME = 2_147_483_647  # 2^31 - 1: every intermediate product stays below 2^62 (64-bit integers everywhere)
+
+
+def rank_params(seed: int, position: int) -> tuple[int, int, int, int]:
+    digest = hashlib.sha256(f"{seed}:{position}".encode()).digest()
+    return tuple(int.from_bytes(digest[i * 4:(i + 1) * 4], "big") % (PRIME - 1) + 1 for i in range(4))
+
+
+def rank_expression(params: tuple[int, int, int, int]):
+    a, b, c, d = (literal(v, BigInteger) for v in params)
+    x = (cast(Question.id, BigInteger) * a + b) % PRIME
+    return (((x * x + c) % PRIME) * d) % PRIME
+
+
+def rank_in_python(question_id: int, params: tuple[int, int, int, int]) -> int:
+    """The same rank as ``rank_expression`` (for tests and explanations)."""
+    a, b, c, d = params
+    x = (question_id * a + b) % PRIME
+    return (((x * x + c) % PRIME) * d) % PRIME
+
+
+def draw_section(qtype: str, filters: ResolvedFilters, day: date, *, seed: int, position: int, count: int,
+                 exclude: set[int], seen: set[int], created_before: datetime | None = None,
+                 include: list[int] | None = None) -> list[int]:
+    """One SQL query: the ``count`` drawable questions with the lowest seeded rank, unseen ones first,
+    none of ``exclude`` (already in the paper). ``created_before``/``include`` rebuild an earlier draw."""
+    stmt = _drawable_stmt(qtype, filters, day, created_before, include)
+    if exclude:
+        stmt = stmt.where(Question.id.not_in(sorted(exclude)))
+    seen_first = case((Question.id.in_(sorted(seen)), 1), else_=0) if seen else literal(0)
+    stmt = stmt.order_by(seen_first, rank_expression(rank_params(seed, position)), Question.id).limit(count)
     return list(db.session.scalars(stmt))
-
-
-def pool_digest(ids: list[int]) -> str:
-    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()
-
-
-def draw_section(seed: int, position: int, pool: list[int], exclude: set[int], seen: set[int],
-                 count: int) -> list[int]:
-    """``count`` ids from ``pool`` minus ``exclude``, unseen ones first, in a seeded random order."""
-    rng = random.Random(f"{seed}:section:{position}")
-    candidates = [q for q in pool if q not in exclude]
-    unseen = [q for q in candidates if q not in seen]
-    already_seen = [q for q in candidates if q in seen]
-    chosen = rng.sample(unseen, min(count, len(unseen)))
-    if len(chosen) < count:
-        chosen += rng.sample(already_seen, min(count - len(chosen), len(already_seen)))
-    return chosen
 
 
 def shuffle_options(seed: int, question_id: int, options: list[dict]) -> list[str]:

@@ -172,7 +172,7 @@ class Attempt(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(BigInteger)
-    # per section: {"section_id", "pool_size", "pool_digest"} — the candidate pool the paper was drawn from
+    # how the paper was drawn: [{"method": "seeded-rank-v1", "day": "YYYY-MM-DD"}] (see exam/exams/drawing.py)
     draw_record: Mapped[list] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline: Mapped[datetime]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -286,24 +286,26 @@ class DrawnItem:
     option_order: list[str]
 
 
-def draw_paper(exam: Exam, seed: int, seen: set[int], day, versions: dict[int, QuestionVersion] | None = None
+def draw_paper(exam: Exam, seed: int, seen: set[int], day, versions: dict[int, QuestionVersion] | None = None,
+               *, created_before: datetime | None = None, include: dict[int, list[int]] | None = None
                ) -> tuple[list[DrawnItem], list[dict]]:
-    """The paper for a seed: per section one SQL query for the pool, then a seeded sample. ``versions``
-    (question id -> version) pins the versions recorded in an attempt when rebuilding it."""
+    """The paper for a seed: one SQL query per section returns the chosen ids (see ``drawing``).
+    ``versions`` (question id -> version) pins the versions recorded in an attempt when rebuilding it;
+    ``created_before`` and ``include`` (section position -> question ids) restrict and complete the
+    candidates to what the bank held at the original draw."""
     chosen_by_section: list[tuple[ExamSection, list[int]]] = []
     taken: set[int] = set()
-    record = []
     cache: dict = {}
     for section in exam.sections:
-        pool = drawing.drawable_ids(section.type, drawing.resolve_filters(section.filters, cache), day)
-        ids = drawing.draw_section(seed, section.position, pool, taken, seen, section.count)
+        ids = drawing.draw_section(
+            section.type, drawing.resolve_filters(section.filters, cache), day, seed=seed,
+            position=section.position, count=section.count, exclude=taken, seen=seen,
+            created_before=created_before, include=(include or {}).get(section.position))
         if len(ids) < section.count:
             raise ExamError(_("The question bank cannot fill section “%(title)s” now; please tell the legal "
                               "department.", title=section.title), code="sections_short")
         taken.update(ids)
         chosen_by_section.append((section, ids))
-        record.append({"section": section.position, "pool_size": len(pool),
-                       "pool_digest": drawing.pool_digest(pool)})
     if versions is None:
         versions = drawing.current_versions(sorted(taken))
     items, position = [], 0
@@ -313,7 +315,7 @@ def draw_paper(exam: Exam, seed: int, seen: set[int], day, versions: dict[int, Q
             version = versions[qid]
             items.append(DrawnItem(position, section, qid, version,
                                    drawing.shuffle_options(seed, qid, version.options)))
-    return items, record
+    return items, [{"method": drawing.DRAW_METHOD, "day": day.isoformat()}]
 
 
 def start_attempt(exam: Exam, user: User, now: datetime | None = None) -> Attempt:
@@ -370,22 +372,29 @@ class RebuildResult:
 
 
 def rebuild_paper(attempt: Attempt) -> RebuildResult:
-    """Draw the attempt's paper again from its seed, the pool as of its start, the questions seen in the
-    earlier attempts and the recorded question versions; compare with the stored paper (for appeals)."""
+    """Draw the attempt's paper again from its seed — with the questions the bank held at the start, those seen
+    in the earlier attempts and the recorded question versions — and compare it with the stored paper.
+
+    The stored questions are always candidates (they were drawable when drawn), so a match proves the paper is
+    exactly what the seed picks and was not chosen by hand. A question that became drawable after the draw
+    although created before it (e.g. a draft activated later) can make an honest paper differ; the
+    difference then names it."""
     stored = list(attempt.items)
     # a recorded version that is not a version of its question is not used (the rebuild then differs)
     versions = {i.question_id: i.version for i in stored if i.version.question_id == i.question_id}
-    day = to_local(attempt.started_at).date()
+    record = (attempt.draw_record or [{}])[0]
+    day = date.fromisoformat(record["day"]) if record.get("day") else to_local(attempt.started_at).date()
     seen = seen_question_ids(attempt.exam, attempt.user, before_number=attempt.number)
+    positions = {s.id: s.position for s in attempt.exam.sections}
+    include: dict[int, list[int]] = {}
+    for item in stored:
+        include.setdefault(positions.get(item.section_id, 0), []).append(item.question_id)
     differences = []
     try:
-        drawn, record = draw_paper(attempt.exam, attempt.seed, seen, day,
-                                   versions=_VersionsWithFallback(versions))
+        drawn, _record = draw_paper(attempt.exam, attempt.seed, seen, day, versions=_VersionsWithFallback(versions),
+                                    created_before=attempt.started_at, include=include)
     except ExamError as exc:
         return RebuildResult(False, [exc.message])
-    if record != (attempt.draw_record or []):
-        differences.append("the candidate pool differs from the one recorded at the draw "
-                           f"(recorded {attempt.draw_record}, now {record})")
     if len(drawn) != len(stored):
         differences.append(f"{len(drawn)} items rebuilt, {len(stored)} stored")
     for new, old in zip(drawn, stored, strict=False):
@@ -728,7 +737,8 @@ def counting_attempts(exam_ids=None, user_ids=None, purpose: str | None = None,
                       ) -> list[Attempt]:
     """The one attempt per person and exam that counts: among finished attempts with a final result
     (``passed`` not null), the best score (ties: the later attempt) when the exam counts ``best``, else the
-    last one. One SQL query with a window function; filters narrow exams, people and the finish time."""
+    last one. One SQL query with a window function; filters narrow exams, people and the finish time.
+    Practice exams never count unless ``purpose="practice"`` is asked for explicitly."""
     ranked_order = case((Exam.counting_attempt == "best", Attempt.score), else_=None)
     rank = func.row_number().over(
         partition_by=(Attempt.exam_id, Attempt.user_id),
@@ -742,6 +752,8 @@ def counting_attempts(exam_ids=None, user_ids=None, purpose: str | None = None,
         inner = inner.where(Attempt.user_id.in_(list(user_ids)))
     if purpose is not None:
         inner = inner.where(Exam.purpose == purpose)
+    else:
+        inner = inner.where(Exam.purpose != "practice")
     if certificate_category is not None:
         inner = inner.where(Exam.certificate_category == certificate_category)
     if finished_since is not None:

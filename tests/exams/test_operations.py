@@ -54,6 +54,36 @@ def test_the_same_seed_draws_the_same_paper_and_rebuild_matches(ctx, make_user):
         [i.option_order for i in other] != [i.option_order for i in one]
 
 
+def test_rebuild_still_matches_after_questions_are_added_or_retired(ctx, make_user):
+    cat, questions = f.standard_bank()
+    exam = f.published_exam()
+    user = _user(make_user)
+    attempt = ops.start_attempt(exam, user)
+    db.session.commit()
+    chosen = {i.question_id for i in attempt.items}
+    f.bank(cat, single=20, multiple=10, true_false=10)  # the bank grows after the draw
+    for q in questions:
+        if q.id not in chosen:
+            q.status = "retired"  # and unchosen questions are retired
+    db.session.commit()
+    result = ops.rebuild_paper(attempt)
+    assert result.matches, result.differences
+
+
+def test_the_draw_takes_the_lowest_seeded_ranks_computed_in_sql(ctx):
+    _cat, questions = f.standard_bank(single=12, multiple=4, true_false=4)
+    pool = sorted(q.id for q in questions if q.type == "single")
+    filters = drawing.resolve_filters({"categories": ["公共法律知识"]})
+    params = drawing.rank_params(99, 1)
+    expected = sorted(pool, key=lambda qid: (drawing.rank_in_python(qid, params), qid))[:5]
+    drawn = drawing.draw_section("single", filters, utcnow().date(), seed=99, position=1, count=5, exclude=set(),
+                                 seen=set())
+    assert drawn == expected
+    unseen_first = drawing.draw_section("single", filters, utcnow().date(), seed=99, position=1, count=5,
+                                        exclude={expected[0]}, seen=set(expected[1:]))
+    assert not set(unseen_first) & set(expected)
+
+
 def test_rebuild_reports_a_tampered_paper(ctx, make_user):
     f.standard_bank()
     exam = f.published_exam()
@@ -353,6 +383,10 @@ def test_counting_attempts_takes_the_best_or_the_last(ctx, make_user):
     assert [a.exam_id for a in ops.counting_attempts(certificate_category="质量技术监督")] == [best.id]
     assert [a.exam_id for a in ops.counting_attempts(purpose="annual")] == [last.id]
     assert ops.counting_attempts(finished_since=utcnow() + timedelta(days=1)) == []
+    practice = f.published_exam(sections=sections, purpose="practice", certificate_category=None)
+    ops.finish_attempt(ops.start_attempt(practice, user))
+    assert practice.id not in {a.exam_id for a in ops.counting_attempts(user_ids=[user.id])}
+    assert [a.exam_id for a in ops.counting_attempts(purpose="practice")] == [practice.id]
 
 
 def test_the_paper_view_never_holds_answers_or_original_keys(ctx, make_user):
