@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exam.core.timeutil import utcnow
 from exam.extensions import db
+from question_bank.models import Question
 
 PURPOSES = {
     "qualification": _l("Qualification exam"),  # 资格考试
@@ -46,6 +48,11 @@ ATTEMPT_STATUSES = {
 SHOW_POLICIES = {"immediately": _l("Immediately"), "after_close": _l("After the window closes"), "never": _l("Never")}
 DEFAULT_BANDS = {"优秀": 90, "良好": 80, "合格": 60}
 FAIL_BAND = "不合格"
+
+# The drawing index (declared here so the question-bank module stays untouched): the draw query of a section
+# reads only this index, never the table (see exam/exams/drawing.py).
+Index("ix_questions_draw", Question.type, Question.status, Question.needs_review, Question.category_id,
+      Question.difficulty, Question.law_id)
 
 exam_departments = Table(
     "exam_departments",

@@ -750,10 +750,7 @@ def counting_attempts(exam_ids=None, user_ids=None, purpose: str | None = None,
         inner = inner.where(Attempt.exam_id.in_(list(exam_ids)))
     if user_ids is not None:
         inner = inner.where(Attempt.user_id.in_(list(user_ids)))
-    if purpose is not None:
-        inner = inner.where(Exam.purpose == purpose)
-    else:
-        inner = inner.where(Exam.purpose != "practice")
+    inner = inner.where(Exam.purpose == purpose if purpose is not None else Exam.purpose != "practice")
     if certificate_category is not None:
         inner = inner.where(Exam.certificate_category == certificate_category)
     if finished_since is not None:
