@@ -17,7 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -255,7 +255,13 @@ def finalize_if_expired(attempt: Attempt, now: datetime | None = None) -> bool:
     """Finish an attempt past its deadline (+ grace) with the answers it has. True when it finished now."""
     now = now or utcnow()
     if attempt.is_expired(now, attempt.grace(grace_default())):
-        return finish_attempt(attempt, by="deadline", now=now)
+        try:
+            return finish_attempt(attempt, by="deadline", now=now)
+        except OperationalError:
+            # A read request on SQLite holds a deferred transaction that may not get the write lock at once;
+            # the attempt is then finished by the next write (submit, start, cron) — never a failed read.
+            db.session.rollback()
+            return False
     return False
 
 
