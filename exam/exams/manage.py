@@ -61,6 +61,29 @@ def new_exam():
     return render_template("exams/new.html", form=form)
 
 
+@bp.route("/exams/<int:exam_id>/edit", methods=["GET", "POST"])
+@roles_required("legal")
+def edit_exam(exam_id):
+    """Change a draft exam through its JSON (a published blueprint is frozen)."""
+    exam = _exam_or_404(exam_id)
+    form = ExamImportForm()
+    if request.method == "GET":
+        form.text.data = json.dumps(ops.export_exam(exam), ensure_ascii=False, indent=2)
+    if form.validate_on_submit():
+        text = form.text.data or ""
+        if form.file.data:
+            text = form.file.data.read(1_000_001).decode("utf-8-sig", errors="replace")
+        try:
+            ops.update_exam_json(exam, text)
+        except DomainError as exc:
+            db.session.rollback()
+            return render_template("exams/new.html", form=form, error=exc, exam=exam), exc.status_code
+        db.session.commit()
+        flash(_("The exam was saved."), "success")
+        return redirect(url_for("exams.exam_detail", exam_id=exam.id))
+    return render_template("exams/new.html", form=form, exam=exam)
+
+
 @bp.route("/exams/<int:exam_id>/manage")
 @roles_required("legal")
 def exam_detail(exam_id):

@@ -102,6 +102,9 @@ def apply_exam_data(exam: Exam, data: dict) -> Exam:
     exam.audience_everyone = bool((data.get("audience") or {}).get("everyone", True))
     exam.departments = departments
     exam.users = users
+    if exam.id is not None and exam.sections:
+        exam.sections.clear()
+        db.session.flush()  # delete the old sections before their positions are used again
     exam.sections = [
         ExamSection(position=i, title=s["title"], type=s["type"], count=s["count"], points=s["points"],
                     filters={"categories": s.get("categories") or [], "tags": s.get("tags") or [],
@@ -845,8 +848,7 @@ def review_items(attempt: Attempt) -> list[dict]:
 
 # --- JSON import ------------------------------------------------------------------------------------------
 
-def import_exam_json(text: str, created_by: User | None) -> Exam:
-    """Create a draft exam from the exam JSON (the export format); every problem is reported, nothing stored."""
+def _load_exam_json(text: str) -> dict:
     import json
 
     from marshmallow import ValidationError
@@ -864,7 +866,19 @@ def import_exam_json(text: str, created_by: User | None) -> Exam:
     except ValidationError as exc:
         details = [f"{field}: {messages}" for field, messages in sorted(exc.normalized_messages().items())]
         raise ExamError(_("The exam JSON is not valid."), details=details) from None
-    return create_exam(data, created_by)
+    return data
+
+
+def import_exam_json(text: str, created_by: User | None) -> Exam:
+    """Create a draft exam from the exam JSON (the export format); every problem is reported, nothing stored."""
+    return create_exam(_load_exam_json(text), created_by)
+
+
+def update_exam_json(exam: Exam, text: str) -> Exam:
+    """Change a draft exam from the JSON; refused (409) once it is published."""
+    if exam.status != "draft":
+        raise Conflict(_("A published exam's blueprint is frozen; it cannot be changed."))
+    return update_exam(exam, _load_exam_json(text))
 
 
 def live_attempts(exam: Exam, now: datetime | None = None) -> list[Attempt]:

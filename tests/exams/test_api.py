@@ -269,3 +269,31 @@ def test_hot_routes_stay_within_their_query_budget(app, client, setup):
     budgets = {"start": (start, 14), "get": (get, 4), "autosave": (save, 6), "submit": (submit, 7)}
     over = {name: len(s) for name, (s, limit) in budgets.items() if len(s) > limit}
     assert not over, "\n".join(f"{name}: {q[:100]}" for name, (s, _) in budgets.items() for q in s)
+
+
+def test_two_submits_at_once_through_the_api_score_once(app, setup):
+    """Two requests in two threads (as two server workers would run them) submit the same attempt."""
+    import threading
+
+    clients = [app.test_client() for _ in range(2)]
+    for c in clients:
+        c.login_as(setup["examinee"])
+    attempt_id = clients[0].write_json("POST", f"/api/v1/exams/{setup['exam_id']}/attempts").json["id"]
+    tokens = [c.csrf_token() for c in clients]
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def submit(c, token):
+        barrier.wait(timeout=10)
+        statuses.append(c.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers={"X-CSRFToken": token})
+                        .status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, tokens, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert statuses == [200, 200]
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.status == "submitted" and attempt.version == 2

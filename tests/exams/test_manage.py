@@ -154,3 +154,20 @@ def test_cli_finalize_expired_and_rebuild_paper(app, make_user):
     result = runner.invoke(args=["exams", "rebuild-paper", str(attempt_id)])
     assert result.exit_code == 1 and "does NOT match" in result.output
     assert runner.invoke(args=["exams", "rebuild-paper", "987654"]).exit_code == 1
+
+
+def test_a_draft_is_edited_through_its_json_and_a_published_one_is_frozen(app, client, make_user):
+    client.login_as(make_user(roles=["legal"]))
+    with app.app_context():
+        f.standard_bank()
+        draft = ops.create_exam(f.exam_data(), None)
+        published = f.published_exam()
+        db.session.commit()
+        draft_id, published_id = draft.id, published.id
+    form = client.get(f"/exams/{draft_id}/edit").get_data(as_text=True)
+    assert "单项选择题" in form
+    assert client.post_form(f"/exams/{draft_id}/edit", {"text": _json(title="改过的考试")}).status_code == 302
+    assert client.post_form(f"/exams/{published_id}/edit", {"text": _json(title="不能改")}).status_code == 409
+    with app.app_context():
+        assert db.session.get(Exam, draft_id).title == "改过的考试"
+        assert db.session.get(Exam, published_id).title == "测试考试"
