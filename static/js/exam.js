@@ -235,7 +235,21 @@
       });
     });
   }
+  var checkingTime = false;
   function timeUp() {
+    if (submitting || finished || checkingTime) { return; }
+    // Ask the server first: extra time may have been granted since the last sync.
+    checkingTime = true;
+    request("GET", api).then(function (res) {
+      checkingTime = false;
+      if (res.status === 200 && res.body.status === "in_progress" && res.body.remaining_seconds > 1) {
+        sync(res.body.remaining_seconds);
+        return;
+      }
+      handIn();
+    }).catch(function () { checkingTime = false; handIn(); });
+  }
+  function handIn() {
     if (submitting || finished) { return; }
     announce(msg("time-up"));
     form.querySelectorAll("input, textarea, button").forEach(function (el) { el.disabled = true; });
@@ -294,4 +308,12 @@
   flushAll();
   tick();
   window.setInterval(tick, 500);
+  // Re-read the time left now and then (extra time granted by the legal department shows up).
+  window.setInterval(function () {
+    if (finished || submitting) { return; }
+    request("GET", api).then(function (res) {
+      if (res.status === 200 && res.body.status === "in_progress") { sync(res.body.remaining_seconds); }
+      else if (res.status === 200) { goToResult(); }
+    }).catch(function () { /* the save queue shows the connection state */ });
+  }, 120000);
 })();

@@ -145,3 +145,22 @@ def test_when_the_timer_runs_out_the_attempt_is_finished_with_its_answers(page, 
     assert status == "expired" and responses[1] is not None and responses[2] is None
     expect(page.locator("#attempt-status")).to_have_text("到时自动交卷")
     expect(page.locator("#attempt-score")).to_have_text("1 / 10")
+
+
+def test_extra_time_granted_during_the_exam_keeps_the_page_open(page, app, make_user, exam_id):
+    make_user("E0005")
+    _sign_in(page, "E0005")
+    attempt_id = _start(page, exam_id)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.deadline = utcnow() + timedelta(seconds=3)
+        db.session.commit()
+    page.reload()
+    expect(page.locator("#timer-value")).to_have_text(re.compile(r"^0:00:0[0-3]$"))
+    with app.app_context():  # the legal department gives ten more minutes while the page counts down
+        attempt = db.session.get(Attempt, attempt_id)
+        ops.grant_extra_time(attempt, 10)
+        db.session.commit()
+    # the deadline is recomputed: start + 60 minutes + 10 extra
+    expect(page.locator("#timer-value")).to_have_text(re.compile(r"^1:(09|10):\d\d$"), timeout=15_000)
+    assert _stored(app, attempt_id)[0] == "in_progress"
