@@ -16,6 +16,7 @@ from exam.api import api_blueprint
 from exam.core.access import login_required, roles_required
 from exam.core.timeutil import utcnow
 from exam.exams import operations as ops
+from exam.exams import reject_out_of_range_ids
 from exam.exams.models import Attempt, Exam
 from exam.exams.schemas import (
     EventSchema,
@@ -28,6 +29,7 @@ from exam.exams.schemas import (
 from exam.extensions import db
 
 blp = api_blueprint("api_exams", __name__, "Exams")
+blp.url_value_preprocessor(reject_out_of_range_ids)
 
 # A save carries one answer (a case analysis is at most 20,000 characters): anything much larger is refused
 # before it is parsed. Exam definitions may be larger.

@@ -297,3 +297,14 @@ def test_two_submits_at_once_through_the_api_score_once(app, setup):
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.status == "submitted" and attempt.version == 2
+
+
+def test_ids_too_large_for_the_database_are_404_not_500(app, client, make_user):
+    client.login_as(make_user(roles=["legal"]))
+    big = 10**30
+    for method, url in [("GET", f"/api/v1/attempts/{big}"), ("PUT", f"/api/v1/attempts/1/items/{big}"),
+                        ("POST", f"/api/v1/exams/{big}/attempts"), ("GET", f"/attempts/{big}"),
+                        ("GET", f"/exams/{big}/manage"), ("GET", f"/practice/questions/{big}")]:
+        response = client.open(url, method=method, json={"response": "A", "seq": 1} if method != "GET" else None,
+                               headers={"X-CSRFToken": client.csrf_token()})
+        assert response.status_code == 404, (method, url)
