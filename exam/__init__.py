@@ -50,6 +50,7 @@ MODEL_MODULES = [
     "question_bank.models",
     "exam.certificates.models",
     "exam.study.models",
+    "exam.exams.models",
 ]
 
 

@@ -20,6 +20,8 @@ SEEDERS = [
     "exam.accounts.seed",
     "question_bank.seed",
     "exam.study.seed",
+    "exam.exams.seed",
+    "exam.certificates.seed",
 ]
 
 
@@ -356,6 +358,50 @@ def restore_command(path, yes):
     click.echo(result.describe())
 
 
+# --- exams -----------------------------------------------------------------------------------------------
+
+exams_cli = AppGroup("exams", help="Exams and attempts.")
+
+
+@exams_cli.command("finalize-expired")
+def exams_finalize_expired():
+    """Finish every attempt past its deadline (and grace) with its saved answers (run from cron)."""
+    from exam.exams.operations import finalize_expired
+
+    count = finalize_expired()
+    db.session.commit()
+    click.echo(f"finished {count} attempt(s) past their deadline")
+
+
+@exams_cli.command("rebuild-paper")
+@click.argument("attempt_id", type=int)
+def exams_rebuild_paper(attempt_id):
+    """Draw an attempt's paper again from its seed and show that it matches the stored one (for appeals)."""
+    from exam.exams.models import Attempt
+    from exam.exams.operations import rebuild_paper
+
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None:
+        _fail(f"no such attempt: {attempt_id}")
+    result = rebuild_paper(attempt)
+    click.echo(f"attempt {attempt.id} of exam {attempt.exam_id} ({attempt.exam.title}), user {attempt.user.username}, "
+               f"seed {attempt.seed}, started {attempt.started_at:%Y-%m-%d %H:%M:%S} UTC")
+    stored = {i.position: i for i in attempt.items}
+    for item in result.items:
+        old = stored.get(item.position)
+        same = old is not None and (old.question_id, old.question_version_id, list(old.option_order or [])) == (
+            item.question_id, item.version.id, item.option_order)
+        click.echo(f"  {item.position:>3}  question {item.question_id:>6} v{item.version.number} "
+                   f"options {''.join(item.option_order) or '-':<8} {'=' if same else 'DIFFERS'}")
+    db.session.rollback()
+    if not result.matches:
+        for line in result.differences:
+            click.echo(f"DIFFERENCE: {line}", err=True)
+        click.echo("the rebuilt paper does NOT match the stored paper")
+        sys.exit(1)
+    click.echo(f"the rebuilt paper matches the stored paper ({len(result.items)} items)")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(i18n_cli)
@@ -363,7 +409,6 @@ def register_cli(app) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(questions_cli)
-
-
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(exams_cli)

@@ -60,9 +60,11 @@ class Defaults:
     }
 
     DEMO_DATA = False
+    EXAM_SUBMIT_GRACE_SECONDS = 30
 
     # Certificate rules: defaults for the settings an administrator may change (exam/core/settings.py).
     STUDY_REQUIRED_HOURS = 40.0  # training hours a year (and in the 12 months before a certificate is issued)
+    STUDY_HOURS_PER_EXAM = 2.0  # hours credited for each exam taken (practice excluded)
     STUDY_UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # an uploaded bulletin original (PDF or DOCX)
     CERT_VALIDITY_YEARS = 5
     CERT_RESULT_FRESH_MONTHS = 12

@@ -44,16 +44,27 @@ def passed_results(user_ids: list[int], *, purpose: str, category_name: str | No
     """Each person's counting attempts that passed, of exams with ``purpose`` (and certificate category)."""
     if not user_ids:
         return {}
-    from exam.exams.operations import passed_counting_results
+    from exam.core.timeutil import to_local
+    from exam.exams.operations import counting_attempts
 
-    return passed_counting_results(user_ids, purpose=purpose, certificate_category=category_name,
-                                   since=since, until=until)
+    # Rank over all of a person's attempts (the counting rule of each exam), then keep those that passed
+    # inside the window: a later failed attempt of a "last attempt counts" exam is not hidden by the window.
+    out: dict[int, list[ExamResult]] = {}
+    for attempt in counting_attempts(user_ids=user_ids, purpose=purpose, certificate_category=category_name):
+        if not attempt.passed or attempt.finished_at is None:
+            continue
+        if not since <= to_local(attempt.finished_at).date() <= until:
+            continue
+        out.setdefault(attempt.user_id, []).append(ExamResult(
+            user_id=attempt.user_id, attempt_id=attempt.id, exam_id=attempt.exam_id, exam_title=attempt.exam.title,
+            subject=attempt.exam.title, score=attempt.score, finished_at=attempt.finished_at))
+    return out
 
 
 def training_hours(user_ids: list[int], start: date, end: date) -> dict[int, float]:
     if not user_ids:
         return {}
-    from exam.study.operations import training_hours as study_hours
+    from exam.study.hours import training_hours as study_hours
 
     return {uid: float(b.total) for uid, b in study_hours(user_ids, start, end).items()}
 
@@ -61,6 +72,7 @@ def training_hours(user_ids: list[int], start: date, end: date) -> dict[int, flo
 def unconfirmed_required_bulletins(user_ids: list[int], as_of: date) -> dict[int, list[str]]:
     if not user_ids:
         return {}
-    from exam.study.operations import unconfirmed_required_bulletins as unconfirmed
+    from exam.study.hours import unconfirmed_required_bulletins as unconfirmed
 
-    return {uid: [b.label for b in bulletins] for uid, bulletins in unconfirmed(user_ids, as_of).items() if bulletins}
+    return {uid: [b.issue_label for b in bulletins] for uid, bulletins in unconfirmed(user_ids, as_of).items()
+            if bulletins}

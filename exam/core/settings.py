@@ -84,6 +84,7 @@ def all_settings() -> list[tuple[SettingSpec, Any]]:
 
 
 # Certificate rules (DESIGN.md §4 Certificates; sourced or assumed defaults in §6).
+register("STUDY_HOURS_PER_EXAM", _l("Training hours credited for each exam taken"), float, 0, 100)
 register("CERT_VALIDITY_YEARS", _l("Certificate validity (years)"), int, 1, 20)
 register("CERT_RESULT_FRESH_MONTHS", _l("Exam results count for (months)"), int, 1, 60)
 register("STUDY_REQUIRED_HOURS", _l("Training hours required a year (and in the 12 months before issue)"), float,

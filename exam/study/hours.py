@@ -65,12 +65,28 @@ def _chunks(ids: list[int] | None) -> Iterator[list[int] | None]:
 
 
 def exam_hours(user_ids: list[int] | None, start: date, end: date) -> dict[int, Decimal]:
-    """HOOK for the exams area: hours credited for exams taken between start and end (inclusive).
+    """Hours credited for exams taken between start and end (inclusive): one grouped query.
 
-    Returns nothing (0 hours for everyone) until exams exist; the exams area replaces this body with one
-    grouped query of the same shape.
+    Each exam a person finished (practice excluded; resits of the same exam count once) credits the setting
+    ``STUDY_HOURS_PER_EXAM``.
     """
-    return {}
+    from exam.core.settings import setting
+    from exam.exams.models import Attempt, Exam
+
+    per_exam = Decimal(str(setting("STUDY_HOURS_PER_EXAM")))
+    if not per_exam:
+        return {}
+    begin, finish = _utc_bounds(start, end)
+    stmt = (
+        select(Attempt.user_id, func.count(func.distinct(Attempt.exam_id)))
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .where(Attempt.status != "in_progress", Exam.purpose != "practice",
+               Attempt.finished_at >= begin, Attempt.finished_at < finish)
+        .group_by(Attempt.user_id)
+    )
+    if user_ids is not None:
+        stmt = stmt.where(Attempt.user_id.in_(user_ids))
+    return {uid: per_exam * count for uid, count in db.session.execute(stmt)}
 
 
 def training_hours(user_ids: list[int] | None, start: date, end: date) -> dict[int, HoursBreakdown]:

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from exam.core.timeutil import utcnow
+from exam.exams import operations as ops
+from exam.exams.models import Attempt, Exam
+from exam.extensions import db
+
+
+def test_seed_demo_adds_a_finished_annual_exam_an_open_qualification_exam_and_a_practice_set(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        exams = {e.purpose: e for e in db.session.scalars(select(Exam))}
+        assert set(exams) == {"annual", "qualification", "practice"}
+        assert exams["annual"].status == "closed"
+        assert exams["qualification"].is_open_at(utcnow())
+        assert exams["qualification"].certificate_category == "质量技术监督"
+        assert exams["practice"].is_open_at(utcnow())
+        counted = ops.counting_attempts(purpose="annual")
+        assert len(counted) >= 30 and all(a.passed is not None and a.band for a in counted)
+        assert {a.passed for a in counted} == {True, False}
+        attempt = db.session.scalar(select(Attempt).limit(1))
+        assert ops.rebuild_paper(attempt).matches
