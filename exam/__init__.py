@@ -40,8 +40,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 # Every module that defines tables, so the metadata (and Alembic) sees the whole schema.
-MODEL_MODULES = ["exam.core.audit", "exam.core.settings", "exam.accounts.models", "question_bank.models",
-                 "exam.certificates.models"]
+MODEL_MODULES = [
+    "exam.core.audit",
+    "exam.core.settings",
+    "exam.accounts.models",
+    "question_bank.models",
+    "exam.exams.models",
+    "exam.certificates.models",
+]
 
 
 def _init_extensions(app: Flask) -> None:

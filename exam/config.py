@@ -58,6 +58,7 @@ class Defaults:
     }
 
     DEMO_DATA = False
+    EXAM_SUBMIT_GRACE_SECONDS = 30
 
     # Certificate rules: defaults for the settings an administrator may change (exam/core/settings.py).
     CERT_VALIDITY_YEARS = 5

@@ -1,0 +1,107 @@
+"""Two submits at once finish an attempt once; an autosave racing a submit never loses an acknowledged answer.
+
+Each thread has its own application context, session and connection, like two requests in two workers.
+Runs on SQLite and on PostgreSQL (DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from exam.accounts.models import User
+from exam.core.errors import Conflict
+from exam.exams import operations as ops
+from exam.exams.models import Attempt
+from exam.extensions import db
+from tests.exams import factories as f
+
+
+def _started_attempt(app, make_user, rounds=1) -> list[int]:
+    user = make_user()
+    with app.app_context():
+        f.standard_bank()
+        exam = f.published_exam(max_attempts=rounds)
+        ids = []
+        for _ in range(rounds):
+            attempt = ops.start_attempt(exam, db.session.get(User, user.id))
+            db.session.commit()
+            ids.append(attempt.id)
+            if rounds > 1:
+                ops.finish_attempt(attempt)
+                db.session.commit()
+        if rounds > 1:  # reopen them for the race: status back to in progress
+            db.session.query(Attempt).update({"status": "in_progress", "finished_at": None, "score": None,
+                                              "finished_by": None, "passed": None, "band": None, "version": 1})
+            db.session.commit()
+        return ids
+
+
+def _run_together(*targets):
+    barrier = threading.Barrier(len(targets))
+    errors = []
+
+    def wrap(target):
+        try:
+            barrier.wait(timeout=10)
+            target()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrap, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return errors
+
+
+def test_two_submits_at_once_finish_the_attempt_once(app, make_user):
+    attempt_ids = _started_attempt(app, make_user, rounds=3)
+    for attempt_id in attempt_ids:
+        outcomes = []
+
+        def submit(attempt_id=attempt_id, outcomes=outcomes):
+            with app.app_context():
+                attempt = db.session.get(Attempt, attempt_id)
+                won = ops.finish_attempt(attempt)
+                db.session.commit()
+                outcomes.append(won)
+
+        errors = _run_together(submit, submit)
+        assert errors == []
+        assert sorted(outcomes) == [False, True]
+        with app.app_context():
+            attempt = db.session.get(Attempt, attempt_id)
+            assert attempt.status == "submitted" and attempt.version == 2 and attempt.score == 0
+
+
+def test_an_autosave_racing_a_submit_keeps_the_last_acknowledged_answer(app, make_user):
+    attempt_ids = _started_attempt(app, make_user, rounds=4)
+    for attempt_id in attempt_ids:
+        acknowledged = []
+
+        def save(attempt_id=attempt_id, acknowledged=acknowledged):
+            with app.app_context():
+                attempt = db.session.get(Attempt, attempt_id)
+                try:
+                    ops.save_response(attempt, 7, True, seq=10)
+                    db.session.commit()
+                    acknowledged.append(True)
+                except Conflict:
+                    db.session.rollback()
+                    acknowledged.append(False)
+
+        def submit(attempt_id=attempt_id):
+            with app.app_context():
+                ops.finish_attempt(db.session.get(Attempt, attempt_id))
+                db.session.commit()
+
+        assert _run_together(save, submit) == []
+        with app.app_context():
+            attempt = db.session.get(Attempt, attempt_id)
+            item = next(i for i in attempt.items if i.position == 7)
+            assert attempt.status == "submitted"
+            if acknowledged == [True]:
+                assert item.response is True and item.awarded == (1 if item.version.answer is True else 0)
+            else:
+                assert acknowledged == [False] and item.response is None and item.awarded == 0
