@@ -47,6 +47,7 @@ MODEL_MODULES = [
     "question_bank.models",
     "exam.exams.models",
     "exam.certificates.models",
+    "exam.study.models",
 ]
 
 

@@ -18,6 +18,7 @@ audit_cli = AppGroup("audit", help="The audit log.")
 # Each seeder adds one area's demo data; later areas build on earlier ones.
 SEEDERS = [
     "exam.accounts.seed",
+    "exam.study.seed",  # after accounts and question_bank (it reuses their laws by name)
 ]
 
 
