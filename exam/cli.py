@@ -101,14 +101,15 @@ def users_token(username):
 @audit_cli.command("verify")
 def audit_verify():
     """Check the hash chain of the audit log; names the first broken row."""
-    from exam.core.audit import verify_chain
+    from exam.core.audit import check_chain
 
-    checked, broken = verify_chain()
+    result = check_chain()
+    broken = result.broken
     if broken is not None:
-        click.echo(f"BROKEN at audit row {broken.id} ({broken.action}, {broken.at}); "
-                   f"{checked} rows before it are intact")
+        click.echo(f"BROKEN at audit row {broken.id} ({broken.action}, {broken.at}): {result.reason}; "
+                   f"{result.checked} rows before it are intact")
         sys.exit(1)
-    click.echo(f"audit chain intact: {checked} rows")
+    click.echo(f"audit chain intact: {result.checked} rows")
 
 
 @click.command("seed-demo")

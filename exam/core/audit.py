@@ -1,19 +1,21 @@
 """Tamper-evident audit log: each row carries the hash of the one before it.
 
-Rows are only ever inserted. ``verify_chain`` recomputes every hash and names the first broken row.
+Rows are only ever inserted: the ORM refuses to update or delete an ``AuditLog`` (see ``AuditImmutable``).
+``verify_chain`` recomputes every hash and names the first broken row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Delete, ForeignKey, Integer, String, Text, Update, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from exam.core.db import lock_for_chain
 from exam.core.timeutil import utcnow
@@ -102,9 +104,22 @@ def record(
     return row
 
 
-def verify_chain(batch: int = 5000) -> tuple[int, AuditLog | None]:
-    """Return (rows checked, first broken row or None)."""
-    prev = GENESIS
+@dataclass
+class ChainCheck:
+    checked: int  # rows before the first broken one, all intact
+    broken: AuditLog | None = None
+    reason: str = ""
+
+
+def check_chain(batch: int = 5000) -> ChainCheck:
+    """Walk the chain in id order and name the first broken row, with the reason.
+
+    - a row whose stored hash does not match its content was changed in place;
+    - a row whose link does not match the row before it, after a gap in the ids, follows deleted rows;
+    - a link mismatch between consecutive ids means the row before was changed and re-hashed: that one is named.
+    """
+    prev_row: AuditLog | None = None
+    prev_hash = GENESIS
     checked = 0
     last_id = 0
     while True:
@@ -112,11 +127,58 @@ def verify_chain(batch: int = 5000) -> tuple[int, AuditLog | None]:
             select(AuditLog).where(AuditLog.id > last_id).order_by(AuditLog.id).limit(batch)
         ).all()
         if not rows:
-            return checked, None
+            return ChainCheck(checked)
         for row in rows:
-            if row.prev_hash != prev or row.compute_hash() != row.hash:
-                return checked, row
-            prev = row.hash
+            if row.compute_hash() != row.hash:
+                return ChainCheck(checked, row, "its content does not match its hash (changed in place)")
+            if row.prev_hash != prev_hash:
+                if row.id != last_id + 1:
+                    missing = f"{last_id + 1}" if row.id == last_id + 2 else f"{last_id + 1}–{row.id - 1}"
+                    return ChainCheck(checked, row, f"rows before it are missing (id {missing} deleted)")
+                if prev_row is not None:
+                    return ChainCheck(checked - 1, prev_row,
+                                      f"row {row.id} no longer links to it: one of the two was changed and re-hashed")
+                return ChainCheck(checked, row, "the first row does not start the chain")
+            prev_hash, prev_row = row.hash, row
             checked += 1
             last_id = row.id
         db.session.expunge_all()
+
+
+def verify_chain(batch: int = 5000) -> tuple[int, AuditLog | None]:
+    """Return (rows checked, first broken row or None)."""
+    result = check_chain(batch)
+    return result.checked, result.broken
+
+
+# --- append-only ---------------------------------------------------------------------------------------
+
+class AuditImmutable(RuntimeError):
+    """The application tried to change or delete an audit row."""
+
+
+@event.listens_for(AuditLog, "before_update")
+def _refuse_update(_mapper, _connection, target):
+    raise AuditImmutable(f"audit row {target.id} cannot be changed")
+
+
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_delete(_mapper, _connection, target):
+    raise AuditImmutable(f"audit row {target.id} cannot be deleted")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_in_flush(session, _flush_context, _instances):
+    for obj in session.deleted:
+        if isinstance(obj, AuditLog):
+            raise AuditImmutable(f"audit row {obj.id} cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditLog) and session.is_modified(obj, include_collections=False):
+            raise AuditImmutable(f"audit row {obj.id} cannot be changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state):
+    statement = state.statement
+    if isinstance(statement, (Update, Delete)) and getattr(statement.table, "name", None) == AuditLog.__tablename__:
+        raise AuditImmutable("audit rows cannot be changed or deleted")

@@ -1,0 +1,137 @@
+"""The one WeasyPrint entry point of the application: ``render_pdf``.
+
+Printed documents (certificates, HR lists, reports) are rendered from HTML that may contain text written by
+users. WeasyPrint would fetch any URL it meets (``file:///etc/passwd``, the cloud metadata address, intranet
+hosts), so every fetch goes through :class:`StaticOnlyFetcher`, which serves only files under the app's own
+static folder and ``data:`` URLs and refuses everything else without opening a connection.
+
+Use it like this::
+
+    from exam.core.pdf import render_pdf
+    pdf_bytes = render_pdf(render_template("pdf/list.html", ...))
+
+``static/css/print.css`` (A4, Noto CJK fonts, "第 x 页 共 y 页" footer) is applied first; pass more stylesheets
+as ``/static/...`` URLs or paths relative to the static folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+from flask import current_app, has_request_context, request
+from weasyprint import CSS, HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
+
+logger = logging.getLogger("exam.pdf")
+
+# Relative and root-relative URLs (``/static/css/print.css``) resolve against this origin. It is never
+# contacted: the fetcher maps its static paths to files on disk.
+INTERNAL_ORIGIN = "http://exam.internal"
+BASE_STYLESHEET = "css/print.css"
+
+
+class FetchRefused(ValueError):
+    """A PDF source asked for something outside the static folder; WeasyPrint skips the resource."""
+
+
+class StaticOnlyFetcher(URLFetcher):
+    """Serves files under ``static_folder`` and ``data:`` URLs; refuses and logs everything else.
+
+    ``requested`` and ``refused`` list the URLs seen, so callers and tests can tell what happened.
+    """
+
+    def __init__(self, static_folder: str, static_url_path: str = "/static", local_hosts: set[str] | None = None):
+        super().__init__(allowed_protocols={"data"}, allow_redirects=False, fail_on_errors=False)
+        self.static_root = os.path.realpath(static_folder)
+        self.static_url_path = "/" + static_url_path.strip("/")
+        self.local_hosts = {urlsplit(INTERNAL_ORIGIN).netloc, *(local_hosts or set())}
+        self.requested: list[str] = []
+        self.refused: list[str] = []
+
+    # --- the WeasyPrint hook ----------------------------------------------------------------------------
+    def fetch(self, url, headers=None):
+        self.requested.append(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            self._refuse(url, "malformed URL")
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)  # decoded in memory by urllib's DataHandler
+        if scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                self._refuse(url, "file URL on another host")
+            return self._serve(url, url2pathname(unquote(parts.path)))
+        if scheme in ("http", "https") and parts.netloc.lower() in self.local_hosts:
+            path = unquote(parts.path)
+            prefix = self.static_url_path + "/"
+            if path.startswith(prefix):
+                return self._serve(url, os.path.join(self.static_root, path[len(prefix):]))
+            self._refuse(url, "not a static file of this application")
+        self._refuse(url, f"scheme or host not allowed ({scheme or 'none'})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- helpers -----------------------------------------------------------------------------------------
+    def _serve(self, url: str, path: str) -> URLFetcherResponse:
+        real = os.path.realpath(path)  # resolves ".." and symlinks before the confinement check
+        if os.path.commonpath([real, self.static_root]) != self.static_root or not os.path.isfile(real):
+            self._refuse(url, "outside the static folder or missing")
+        with open(real, "rb") as fh:
+            body = fh.read()
+        mimetype = mimetypes.guess_type(real)[0] or "application/octet-stream"
+        return URLFetcherResponse(path2url(real), body, {"Content-Type": mimetype})
+
+    def _refuse(self, url: str, reason: str):
+        self.refused.append(url)
+        logger.warning("PDF fetch refused: %s (%s)", url[:200], reason)
+        raise FetchRefused(f"refused: {reason}")
+
+
+def make_fetcher() -> StaticOnlyFetcher:
+    hosts = set()
+    if has_request_context():
+        hosts.add(request.host.lower())  # url_for(..., _external=True) links to our own static files
+    return StaticOnlyFetcher(current_app.static_folder, current_app.static_url_path or "/static", hosts)
+
+
+def _as_base_url(base_url: str | None) -> str:
+    static_base = f"{INTERNAL_ORIGIN}{'/' + (current_app.static_url_path or '/static').strip('/')}/"
+    if not base_url:
+        return static_base
+    if "://" in base_url or base_url.startswith("data:"):
+        return base_url
+    if base_url.startswith("/"):
+        real = os.path.realpath(base_url)
+        if os.path.isdir(real):
+            return path2url(real).rstrip("/") + "/"
+        return path2url(real)
+    return static_base + base_url
+
+
+def render_pdf(html: str, *, base_url: str | None = None, stylesheets: list[str] | None = None,
+               fetcher: StaticOnlyFetcher | None = None, base_css: bool = True) -> bytes:
+    """Render HTML to PDF bytes. Resources come only from the static folder or ``data:`` URLs.
+
+    ``base_url`` defaults to the static folder (relative URLs such as ``img/logo.png`` find static files);
+    ``stylesheets`` are ``/static/...`` URLs or paths relative to the static folder, applied after
+    ``static/css/print.css`` (leave it out with ``base_css=False``).
+    """
+    fetcher = fetcher or make_fetcher()
+    base = _as_base_url(base_url)
+    sheets = ([BASE_STYLESHEET] if base_css else []) + list(stylesheets or [])
+    css = []
+    static_base = _as_base_url(None)
+    for sheet in sheets:
+        url = sheet if "://" in sheet else INTERNAL_ORIGIN + sheet if sheet.startswith("/") else static_base + sheet
+        try:
+            css.append(CSS(url=url, url_fetcher=fetcher))
+        except FetchRefused:
+            continue  # logged by the fetcher
+        except Exception as exc:  # WeasyPrint wraps fetch errors in its own types
+            logger.warning("PDF stylesheet skipped: %s (%s)", sheet, exc)
+    document = HTML(string=html, base_url=base, url_fetcher=fetcher)
+    return document.write_pdf(stylesheets=css)
