@@ -45,7 +45,8 @@ def attempt(exam: Exam, user_id: int, answers: list[tuple], *, number: int = 1, 
         band = exam.band_for(score, max_score)
     item = Attempt(exam_id=exam.id, user_id=user_id, number=number, seed=number, draw_record=[],
                    started_at=now - timedelta(minutes=30), deadline=now + timedelta(minutes=30), status=status,
-                   finished_at=(finished_at or now) if finished else None, finished_by=finished_by if finished else None,
+                   finished_at=(finished_at or now) if finished else None,
+                   finished_by=finished_by if finished else None,
                    score=score if finished else None, max_score=max_score, passed=passed, band=band)
     db.session.add(item)
     db.session.flush()
