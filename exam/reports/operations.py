@@ -402,15 +402,20 @@ def annual_figures(year: int) -> list[AnnualFigure]:
     n_bulletins = len(figure_records(year, "bulletins"))
     n_training = len(figure_records(year, "training"))
     n_lectures = len(figure_records(year, "lectures"))
+    if law:
+        law_text = _("Held %(n)s online law exams and competitions, participation rate %(rate)s", n=len(law),
+                     rate=rate_text(law_totals.participation_rate))
+    else:
+        law_text = _("Held no online law exams or competitions")
+    if qual:
+        qual_text = _("Held %(n)s enforcement qualification and renewal exams, participation rate %(rate)s, "
+                      "pass rate %(pass)s", n=len(qual), rate=rate_text(qual_totals.participation_rate),
+                      **{"pass": rate_text(qual_totals.pass_rate)})
+    else:
+        qual_text = _("Held no enforcement qualification or renewal exams")
     figures = [
-        AnnualFigure("law_exams", len(law), _("Held %(n)s online law exams and competitions, participation rate "
-                                              "%(rate)s", n=len(law), rate=rate_text(law_totals.participation_rate)),
-                     law_totals.participation_rate, law_totals.pass_rate),
-        AnnualFigure("qualifying_exams", len(qual),
-                     _("Held %(n)s enforcement qualification and renewal exams, participation rate %(rate)s, "
-                       "pass rate %(pass)s", n=len(qual), rate=rate_text(qual_totals.participation_rate),
-                       **{"pass": rate_text(qual_totals.pass_rate)}),
-                     qual_totals.participation_rate, qual_totals.pass_rate),
+        AnnualFigure("law_exams", len(law), law_text, law_totals.participation_rate, law_totals.pass_rate),
+        AnnualFigure("qualifying_exams", len(qual), qual_text, qual_totals.participation_rate, qual_totals.pass_rate),
         AnnualFigure("bulletins", n_bulletins, _("Compiled and printed %(n)s issues of study materials",
                                                  n=n_bulletins)),
         AnnualFigure("training", n_training, _("Held %(n)s training sessions", n=n_training)),
