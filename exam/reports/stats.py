@@ -34,9 +34,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Float, Integer, Text, and_, case, cast, func, or_, select
+from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or_, select
 
 from exam.accounts.models import Department, User
 from exam.exams.models import FAIL_BAND, Attempt, AttemptItem, Exam, exam_departments, exam_users
@@ -381,48 +382,56 @@ def _option_key(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+CHOICE_TYPES = ("single", "multiple", "true_false")
+BLANK_RESPONSES = ("null", '""', "[]")
+
+
 def item_analysis(exam: Exam) -> list[ItemStats]:
-    """Per question version of the exam's counting attempts: facility, discrimination, option choices."""
+    """Per question version of the exam's counting attempts: facility, discrimination, option choices.
+
+    One pass over the answers: grouped by version and, for choice questions, by the response as stored (JSON
+    text in original keys); the sums are additive, so the groups of one version are added up afterwards."""
     counting = counting_subquery([exam.id], "counting_items")
     share = cast(AttemptItem.awarded, Float) / func.nullif(cast(AttemptItem.points, Float), 0.0)
     total = _percent(counting)
-    graded = AttemptItem.awarded.is_not(None)
-    rows = db.session.execute(
-        select(AttemptItem.question_version_id.label("version_id"),
+    response_text = cast(AttemptItem.response, Text)
+    choice_sections = [s.id for s in exam.sections if s.type in CHOICE_TYPES]
+    choice = (case((AttemptItem.section_id.in_(choice_sections), response_text), else_=None)
+              if choice_sections else literal(None, Text)).label("choice")
+    blank = func.sum(case((or_(AttemptItem.response.is_(None), response_text.in_(BLANK_RESPONSES)), 1), else_=0))
+    groups = db.session.execute(
+        select(AttemptItem.question_version_id.label("version_id"), choice,
                func.min(AttemptItem.position).label("position"),
-               func.count().label("n"),
+               func.count().label("n"), blank.label("blank"),
                func.sum(cast(AttemptItem.awarded, Float)).label("awarded"),
                func.sum(cast(AttemptItem.points, Float)).label("points"),
                func.sum(share).label("sx"), func.sum(total).label("sy"), func.sum(share * total).label("sxy"),
                func.sum(share * share).label("sxx"), func.sum(total * total).label("syy"))
         .join(counting, counting.c.id == AttemptItem.attempt_id)
-        .where(graded)
-        .group_by(AttemptItem.question_version_id)
+        .where(AttemptItem.awarded.is_not(None))
+        .group_by(AttemptItem.question_version_id, choice)
     ).all()
-    if not rows:
+    if not groups:
         return []
-    response_text = cast(AttemptItem.response, Text)
-    choice_rows = db.session.execute(
-        select(AttemptItem.question_version_id, response_text.label("response"), func.count())
-        .join(counting, counting.c.id == AttemptItem.attempt_id)
-        .where(graded)
-        .group_by(AttemptItem.question_version_id, response_text)
-    ).all()
     versions = {v.id: v for v in db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.id.in_([r.version_id for r in rows])))}
+        select(QuestionVersion).where(QuestionVersion.id.in_({g.version_id for g in groups})))}
 
+    sums: dict[int, dict[str, float]] = {}
     choices: dict[int, dict[str, int]] = {}
-    unanswered: dict[int, int] = {}
-    for version_id, text, count in choice_rows:
-        version = versions[version_id]
-        value = json.loads(text) if text not in (None, "") else None
-        if value is None or value == [] or value == "":
-            unanswered[version_id] = unanswered.get(version_id, 0) + count
+    for g in groups:
+        acc = sums.setdefault(g.version_id, dict.fromkeys(
+            ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"), 0.0) | {"position": g.position})
+        for name in ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"):
+            acc[name] += float(getattr(g, name) or 0)
+        acc["position"] = min(acc["position"], g.position)
+        if g.choice in (None, "") or g.choice in BLANK_RESPONSES:
             continue
-        picked = value if version.type == "multiple" and isinstance(value, list) else [value]
-        bucket = choices.setdefault(version_id, {})
+        value = json.loads(g.choice)
+        picked = value if isinstance(value, list) else [value]
+        bucket = choices.setdefault(g.version_id, {})
         for key in picked:
-            bucket[_option_key(key)] = bucket.get(_option_key(key), 0) + count
+            bucket[_option_key(key)] = bucket.get(_option_key(key), 0) + int(g.n)
+    rows = [SimpleNamespace(version_id=vid, **acc) for vid, acc in sums.items()]
 
     items = []
     for r in rows:
@@ -431,7 +440,7 @@ def item_analysis(exam: Exam) -> list[ItemStats]:
         discrimination = _pearson(r.n, r.sx, r.sy, r.sxy, r.sxx, r.syy)
         item = ItemStats(question_id=version.question_id, version_id=version.id, version_number=version.number,
                          type=version.type, stem=version.stem, responses=int(r.n), facility=facility,
-                         discrimination=discrimination, unanswered=unanswered.get(version.id, 0),
+                         discrimination=discrimination, unanswered=int(r.blank),
                          position=int(r.position))
         _attach_options(item, version, choices.get(version.id, {}))
         item.low_discrimination = discrimination is not None and discrimination < LOW_DISCRIMINATION

@@ -50,8 +50,10 @@ def attempt(exam: Exam, user_id: int, answers: list[tuple], *, number: int = 1, 
                    score=score if finished else None, max_score=max_score, passed=passed, band=band)
     db.session.add(item)
     db.session.flush()
+    section_of = {section.type: section.id for section in exam.sections}
     for position, (question, response, awarded) in enumerate(answers, start=1):
         db.session.add(AttemptItem(attempt_id=item.id, position=position, question_id=question.id,
+                                   section_id=section_of.get(question.type),
                                    question_version_id=question.current.id, points=points_of[question.type],
                                    option_order=[], response=response,
                                    awarded=awarded if finished and (graded or awarded is not None) else None))

@@ -105,3 +105,25 @@ def test_index_and_compliance_pages_render_with_the_exam(client, make_user, scen
     assert page.status_code == 200
     assert "执法局" in page.get_data(as_text=True)
     assert client.get("/reports/compliance/export.xlsx").status_code == 200
+
+
+def test_the_page_and_the_pdf_embed_the_same_charts(client, make_user, scenario, monkeypatch):
+    from exam.reports import views
+
+    captured = {}
+
+    def fake_render_pdf(html, **kwargs):
+        captured["html"] = html
+        return b"%PDF-1.7 captured"
+
+    monkeypatch.setattr(views, "render_pdf", fake_render_pdf)
+    client.login_as(make_user(roles=("legal",)))
+    page = client.get(f"/reports/exams/{scenario.exam_id}").get_data(as_text=True)
+    assert client.get(f"/reports/exams/{scenario.exam_id}/report.pdf").status_code == 200
+    pattern = re.compile(r'src="(data:image/svg\+xml;base64,[^"]+)"')
+    on_page, in_pdf = pattern.findall(page), pattern.findall(captured["html"])
+    assert len(on_page) == 2 and on_page == in_pdf
+    import base64
+
+    svg = base64.b64decode(on_page[0].split(",", 1)[1]).decode("utf-8")
+    assert "成绩分布" in svg and "<script" not in svg
