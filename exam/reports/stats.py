@@ -258,6 +258,26 @@ def _audience_base(exam: Exam, counting, finished, parents):
     )
 
 
+def _combine(parts: list[Figures]) -> Figures:
+    """The whole from its department parts: counts add up; means are weighted by the graded people."""
+    total = Figures()
+    sum_scores = sum_squares = sum_percent = 0.0
+    for part in parts:
+        for name in ("assigned", "took", "passed", "graded", "awaiting_grading", "auto_submitted", "resat"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        if part.mean is not None and part.graded:
+            sum_scores += part.mean * part.graded
+            sum_squares += (part.stdev ** 2 + part.mean ** 2) * part.graded
+            sum_percent += (part.mean_percent or 0.0) * part.graded
+            total.highest = part.highest if total.highest is None else max(total.highest, part.highest)
+            total.lowest = part.lowest if total.lowest is None else min(total.lowest, part.lowest)
+    if total.graded:
+        total.mean = sum_scores / total.graded
+        total.stdev = math.sqrt(max(0.0, sum_squares / total.graded - total.mean ** 2))
+        total.mean_percent = sum_percent / total.graded
+    return total
+
+
 def exam_figures(exam: Exam, parents: dict[int, int | None] | None = None) -> Figures:
     """The headline figures only (a few statements): used for trends and the annual figures."""
     parents = parent_map() if parents is None else parents
@@ -306,8 +326,6 @@ def exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
     audience = audience_condition(exam, parents)
     counting, finished = counting_subquery([exam.id]), finished_subquery([exam.id])
     base = _audience_base(exam, counting, finished, parents)
-    figures = _fill(Figures(), db.session.execute(base.add_columns(*_figures_columns(counting, finished))).one())
-
     paths = _department_paths()
     departments = []
     for row in db.session.execute(base.add_columns(User.department_id, *_figures_columns(counting, finished))
@@ -316,17 +334,20 @@ def exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
         item.department = paths.get(row.department_id, "") if row.department_id else ""
         departments.append(item)
     departments.sort(key=lambda d: d.department)
+    figures = _combine(departments)
 
     in_audience_counting = (select().select_from(counting).join(User, User.id == counting.c.user_id)
                             .where(audience))
-    band_counts = dict(db.session.execute(in_audience_counting.add_columns(counting.c.band, func.count())
-                                          .group_by(counting.c.band)).all())
+    bin_col = _histogram_bin(counting).label("bin")
+    band_counts: dict[str, int] = {}
+    bin_counts: dict[int, int] = {}
+    for band, bin_index, n in db.session.execute(in_audience_counting.add_columns(counting.c.band, bin_col,
+                                                                                  func.count())
+                                                 .group_by(counting.c.band, bin_col)):
+        band_counts[band] = band_counts.get(band, 0) + int(n)
+        bin_counts[bin_index] = bin_counts.get(bin_index, 0) + int(n)
     bands = [(name, int(band_counts.pop(name, 0))) for name in band_names(exam)]
     bands += [(str(name), int(n)) for name, n in sorted(band_counts.items(), key=lambda kv: str(kv[0]))]
-
-    bin_col = _histogram_bin(counting).label("bin")
-    bin_counts = dict(db.session.execute(in_audience_counting.add_columns(bin_col, func.count())
-                                         .group_by(bin_col)).all())
     histogram = list(zip(histogram_labels(), [int(bin_counts.get(i, 0)) for i in range(HISTOGRAM_BINS)],
                          strict=True))
 
