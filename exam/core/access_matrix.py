@@ -172,6 +172,20 @@ MATRIX_ROWS: list[Row] = [
     *row("api_certificates.change_status", "POST", {HR}),
     *row("api_certificates.verify", "GET", EVERYONE, note="public verification (rate limited)"),
     # --- reports ----------------------------------------------------------------------------------------------
+    *row("reports.index", "GET", {LEGAL, HR}),
+    *row("reports.index_export", "GET", {LEGAL, HR}),
+    *row("reports.exam", "GET", {LEGAL, HR}),
+    *row("reports.exam_export", "GET", {LEGAL, HR}),
+    *row("reports.exam_pdf", "GET", {LEGAL, HR}),
+    *row("reports.compliance", "GET", {LEGAL, HR}),
+    *row("reports.compliance_export", "GET", {LEGAL, HR}),
+    *row("reports.annual", "GET", {LEGAL, HR}),
+    *row("reports.annual_export", "GET", {LEGAL, HR}),
+    *row("reports.annual_pdf", "GET", {LEGAL, HR}),
+    *row("reports.annual_records", "GET", {LEGAL, HR}),
+    *row("reports.annual_records_export", "GET", {LEGAL, HR}),
+    *row("api_reports.exam_stats", "GET", {LEGAL, HR}),
+    *row("api_reports.annual", "GET", {LEGAL, HR}),
 ]
 
 
