@@ -23,7 +23,8 @@ from exam.core.timeutil import local_today, utcnow
 from exam.exams import operations as exam_ops
 from exam.exams.seed import exam_data, sit
 from exam.extensions import db
-from exam.study import hours as study_hours, operations as study_ops
+from exam.study import hours as study_hours
+from exam.study import operations as study_ops
 
 ZJ_POWER = "《中华人民共和国产品质量法》《中华人民共和国计量法》《中华人民共和国标准化法》等法律法规授权"
 TS_POWER = "《中华人民共和国特种设备安全法》《特种设备安全监察条例》授权"
@@ -31,9 +32,11 @@ TS_POWER = "《中华人民共和国特种设备安全法》《特种设备安�
 
 def _register_holder(user: User, category, issued_on, *, number: str, status: str = "valid",
                      reason: str | None = None, effective_on=None) -> Certificate:
-    cert = Certificate(number=number, holder=user, category=category, enforcement_body=str(setting("CERT_ENFORCEMENT_BODY")), area=category.default_area, source_of_power=category.default_source_of_power,
-        issued_on=issued_on, valid_until=issued_on + relativedelta(years=5) - relativedelta(days=1), status=status,
-        status_reason=reason, status_effective_on=effective_on)
+    cert = Certificate(
+        number=number, holder=user, category=category, enforcement_body=str(setting("CERT_ENFORCEMENT_BODY")),
+        area=category.default_area, source_of_power=category.default_source_of_power, issued_on=issued_on,
+        valid_until=issued_on + relativedelta(years=5) - relativedelta(days=1), status=status, status_reason=reason,
+        status_effective_on=effective_on)
     db.session.add(cert)
     db.session.flush()
     audit.record("certificate.import", cert, after={"number": number, "holder": user.username, "status": status,
