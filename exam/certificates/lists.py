@@ -93,7 +93,7 @@ def build_list(kind: str, category: EnforcementCategory | None, *, as_of: date |
     # review
     year = year or as_of.year
     results = ops.annual_review(year, category)
-    return f"{year}{label}{suffix}", columns + [_("Result")], [
+    return f"{year}{label}{suffix}", columns + [_("Review result")], [
         [c.number, c.holder.name, c.holder.username, _dept(c.holder), c.category.name, c.valid_until.isoformat(),
          _("Passed") if not reasons else ";".join(r.message for r in reasons)] for c, reasons in results]
 

@@ -54,8 +54,8 @@ def _stem(text: str, limit: int = 60) -> str:
 
 def exam_tables(stats: ExamStats) -> list[Table]:
     f = stats.figures
-    summary = Table("summary", _("Summary"), [(_("Figure"), "text"), (_("Value"), "num")], [
-        [_("Assigned"), f.assigned], [_("Took the exam"), f.took], [_("Passed"), f.passed],
+    summary = Table("summary", _("Overview"), [(_("Figure"), "text"), (_("Value"), "num")], [
+        [_("Assigned to sit"), f.assigned], [_("Took the exam"), f.took], [_("Number passed"), f.passed],
         [_("Absent"), f.absent], [_("Participation rate"), f.participation_rate],
         [_("Pass rate"), f.pass_rate], [_("Awaiting grading"), f.awaiting_grading],
         [_("Finished automatically"), f.auto_submitted], [_("Resat"), f.resat],
@@ -67,7 +67,7 @@ def exam_tables(stats: ExamStats) -> list[Table]:
     for row in summary.rows:  # rates as percentages, the rest as numbers
         row.append("pct" if row[0] in (_("Participation rate"), _("Pass rate")) else "num")
     departments = Table("departments", _("By department"), [
-        (_("Department"), "text"), (_("Assigned"), "int"), (_("Took the exam"), "int"), (_("Passed"), "int"),
+        (_("Department"), "text"), (_("Assigned to sit"), "int"), (_("Took the exam"), "int"), (_("Number passed"), "int"),
         (_("Absent"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct"), (_("Mean score"), "num"),
         (_("Standard deviation"), "num"), (_("Highest score"), "num"), (_("Lowest score"), "num")],
         [[d.department or _("No department"), d.assigned, d.took, d.passed, d.absent, d.participation_rate,
@@ -83,7 +83,7 @@ def exam_tables(stats: ExamStats) -> list[Table]:
                     for p in stats.absent])
     outside = Table("outside", _("Took it from outside the audience"), [
         (_("Staff number"), "text"), (_("Name"), "text"), (_("Department"), "text"),
-        (_("Employment status"), "text"), (_("Score"), "num"), (_("Passed"), "text")],
+        (_("Employment status"), "text"), (_("Score"), "num"), (_("Number passed"), "text")],
         [[p.username, p.name, p.department, _employment(p.employment_status), p.score, _yes_no(p.passed)]
          for p in stats.outside])
     tables = [summary, departments, bands, histogram, absent, outside]
@@ -110,7 +110,7 @@ def item_table(stats: ExamStats) -> Table:
         rows.append([item.position, f"{_stem(item.stem)} (v{item.version_number})", item.type, item.responses,
                      item.facility, item.discrimination, choices, item.unanswered, "；".join(flags)])
     return Table("items", _("Item analysis"), [
-        (_("No."), "int"), (_("Question"), "text"), (_("Type"), "text"), (_("Answers"), "int"),
+        (_("Item no."), "int"), (_("Question"), "text"), (_("Type"), "text"), (_("Answers"), "int"),
         (_("Facility"), "num"), (_("Discrimination"), "num"), (_("Options chosen"), "text"),
         (_("Unanswered"), "int"), (_("Flag"), "text")], rows)
 
@@ -119,12 +119,12 @@ def item_table(stats: ExamStats) -> Table:
 
 def trend_tables(exams, years) -> list[Table]:
     per_year = Table("years", _("By year"), [
-        (_("Year"), "text"), (_("Exams"), "int"), (_("Assigned"), "int"), (_("Took the exam"), "int"),
-        (_("Passed"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct")],
+        (_("Year"), "text"), (_("Exams held"), "int"), (_("Assigned to sit"), "int"), (_("Took the exam"), "int"),
+        (_("Number passed"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct")],
         [[str(y.year), y.exams, y.assigned, y.took, y.passed, y.participation_rate, y.pass_rate] for y in years])
     per_exam = Table("exams", _("By exam"), [
-        (_("Exam"), "text"), (_("Purpose"), "text"), (_("Year"), "text"), (_("Assigned"), "int"),
-        (_("Took the exam"), "int"), (_("Passed"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct"),
+        (_("Exam"), "text"), (_("Purpose"), "text"), (_("Year"), "text"), (_("Assigned to sit"), "int"),
+        (_("Took the exam"), "int"), (_("Number passed"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct"),
         (_("Mean score"), "num"), (_("Highest score"), "num"), (_("Lowest score"), "num")],
         [[Link(t.exam.title, url_for("reports.exam", exam_id=t.exam.id)), t.exam.purpose_label, str(t.year),
           t.figures.assigned, t.figures.took, t.figures.passed, t.figures.participation_rate, t.figures.pass_rate,
@@ -137,8 +137,8 @@ def trend_tables(exams, years) -> list[Table]:
 def compliance_tables(c: Compliance) -> list[Table]:
     statuses = list(STATUSES)
     columns = [(_("Department"), "text"), (_("Staff"), "int"), (_("Required bulletins"), "int"),
-               (_("Confirmed"), "int"), (_("Confirmation rate"), "pct"), (_("Reached the hours"), "int"),
-               (_("Hours total"), "num"), (_("Exams taken"), "int"), (_("Exams passed"), "int"),
+               (_("Confirmations"), "int"), (_("Confirmation rate"), "pct"), (_("Reached the hours"), "int"),
+               (_("Hours total"), "num"), (_("Exams taken"), "int"), (_("Exam passes"), "int"),
                (_("Behind"), "int")] + [(_("Certificates: %(status)s", status=STATUSES[s]), "int") for s in statuses]
     rows = []
     for r in c.rows + [c.total]:
@@ -172,23 +172,23 @@ def records_table(year: int, key: str, records, exam_figures=None) -> Table:
     if key in ("law_exams", "qualifying_exams"):
         figures = exam_figures or {}
         return Table(key, title, [
-            (_("Exam"), "text"), (_("Purpose"), "text"), (_("Opens"), "text"), (_("Assigned"), "int"),
-            (_("Took the exam"), "int"), (_("Passed"), "int"), (_("Participation rate"), "pct"),
+            (_("Exam"), "text"), (_("Purpose"), "text"), (_("Opens"), "text"), (_("Assigned to sit"), "int"),
+            (_("Took the exam"), "int"), (_("Number passed"), "int"), (_("Participation rate"), "pct"),
             (_("Pass rate"), "pct")],
             [[Link(e.title, url_for("reports.exam", exam_id=e.id)), e.purpose_label, _local(e.opens_at),
               figures[e.id].assigned, figures[e.id].took, figures[e.id].passed, figures[e.id].participation_rate,
               figures[e.id].pass_rate] for e in records])
     if key == "bulletins":
-        return Table(key, title, [(_("Issue"), "text"), (_("Title"), "text"), (_("Published"), "text")],
+        return Table(key, title, [(_("Issue"), "text"), (_("Title"), "text"), (_("Published on"), "text")],
                      [[Link(b.issue_label, url_for("study.read", bulletin_id=b.id)) if _has("study.read")
                        else b.issue_label, b.title, _local(b.published_at)] for b in records])
     if key in ("training", "lectures"):
         counts = training_attendance([s.id for s in records])
         return Table(key, title, [(_("Title"), "text"), (_("Held on"), "text"), (_("Hours"), "num"),
-                                  (_("Attendees"), "int")],
+                                  (_("Attendance"), "int")],
                      [[s.title, s.held_on.isoformat(), s.hours, counts.get(s.id, 0)] for s in records])
     return Table(key, title, [(_("Certificate number"), "text"), (_("Staff number"), "text"), (_("Name"), "text"),
-                              (_("Category"), "text"), (_("Issued on"), "text"), (_("Valid until"), "text"),
+                              (_("Enforcement category"), "text"), (_("Issued on"), "text"), (_("Valid until"), "text"),
                               (_("Status"), "text")],
                  [[c.number, c.holder.username, c.holder.name, c.category.name, c.issued_on.isoformat(),
                    c.valid_until.isoformat(), c.status_label] for c in records])
