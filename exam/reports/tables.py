@@ -67,7 +67,8 @@ def exam_tables(stats: ExamStats) -> list[Table]:
     for row in summary.rows:  # rates as percentages, the rest as numbers
         row.append("pct" if row[0] in (_("Participation rate"), _("Pass rate")) else "num")
     departments = Table("departments", _("By department"), [
-        (_("Department"), "text"), (_("Assigned to sit"), "int"), (_("Took the exam"), "int"), (_("Number passed"), "int"),
+        (_("Department"), "text"), (_("Assigned to sit"), "int"), (_("Took the exam"), "int"),
+        (_("Number passed"), "int"),
         (_("Absent"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct"), (_("Mean score"), "num"),
         (_("Standard deviation"), "num"), (_("Highest score"), "num"), (_("Lowest score"), "num")],
         [[d.department or _("No department"), d.assigned, d.took, d.passed, d.absent, d.participation_rate,
@@ -124,7 +125,8 @@ def trend_tables(exams, years) -> list[Table]:
         [[str(y.year), y.exams, y.assigned, y.took, y.passed, y.participation_rate, y.pass_rate] for y in years])
     per_exam = Table("exams", _("By exam"), [
         (_("Exam"), "text"), (_("Purpose"), "text"), (_("Year"), "text"), (_("Assigned to sit"), "int"),
-        (_("Took the exam"), "int"), (_("Number passed"), "int"), (_("Participation rate"), "pct"), (_("Pass rate"), "pct"),
+        (_("Took the exam"), "int"), (_("Number passed"), "int"), (_("Participation rate"), "pct"),
+        (_("Pass rate"), "pct"),
         (_("Mean score"), "num"), (_("Highest score"), "num"), (_("Lowest score"), "num")],
         [[Link(t.exam.title, url_for("reports.exam", exam_id=t.exam.id)), t.exam.purpose_label, str(t.year),
           t.figures.assigned, t.figures.took, t.figures.passed, t.figures.participation_rate, t.figures.pass_rate,
