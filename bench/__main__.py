@@ -57,14 +57,20 @@ def people_for(db: str, quick: bool) -> int:
 
 def settings(pg_url: str | None) -> dict:
     from exam import gunicorn_conf
-    from exam.config import postgres_pool_options
+
+    try:
+        from exam.config import postgres_pool_options
+
+        pool = ", ".join(f"{k}={v}" for k, v in postgres_pool_options().items())
+    except ImportError:
+        pool = "SQLAlchemy defaults (pool_size=5, max_overflow=10)"
 
     out = {
         "server": f"gunicorn {gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads "
                   f"({gunicorn_conf.worker_class}), exam/gunicorn_conf.py, 127.0.0.1 only",
         "sqlite": "WAL, busy_timeout 30 s, synchronous FULL, foreign_keys ON, BEGIN IMMEDIATE for writes "
                   "(exam/core/db.py)",
-        "postgresql pool (per worker)": ", ".join(f"{k}={v}" for k, v in postgres_pool_options().items()),
+        "postgresql pool (per worker)": pool,
         "client": f"locust {locust_version()} headless, FastHttpUser, {HTTP_USERS} users closed loop, same process "
                   "for every scenario, on the same machine",
     }
@@ -107,8 +113,9 @@ def run_database(db: str, url: str, names: list[str], quick: bool, work_root: Pa
             except Exception as exc:
                 available = f"availability check failed: {exc!r}"
             if available is not True:
-                entry.update(status="skipped", reason=str(available))
-                print(f"[{db}] {name}: skipped: {available}", flush=True)
+                reason = str(available).removeprefix("skipped: ")
+                entry.update(status="skipped", reason=reason)
+                print(f"[{db}] {name}: skipped: {reason}", flush=True)
                 results.append(entry)
                 continue
             started = time.monotonic()

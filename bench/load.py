@@ -84,7 +84,8 @@ def run_locust(locustfile: str, host: str, *, users: int, spawn_rate: float, run
                                  "count": int(row["Occurrences"])})
     for name, figures in stats.items():
         figures["server_errors"] = sum(
-            f["count"] for f in failures if (name == "Aggregated" or f["name"] == name) and SERVER_ERROR.search(f["error"])
+            f["count"] for f in failures
+            if (name == "Aggregated" or f["name"] == name) and SERVER_ERROR.search(f["error"])
         )
     tail = (output or "").strip().splitlines()[-25:]
     return LoadRun(stats=stats, failures=failures, returncode=proc.returncode, output_tail=tail)

@@ -61,7 +61,7 @@ def summarise(raw: Path, top: int = 12) -> list[str]:
             "on_client_socket", "finish_request", "main (", "run_module", "_run_code", "wrapper (")
     shown = 0
     for frame, count in inclusive.most_common():
-        if any(frame.startswith(s) or s in frame for s in skip) or count / total > 0.995:
+        if any(frame.startswith(s) or s in frame for s in skip) or "(bench/" in frame or count / total > 0.995:
             continue
         out.append(f"  {100 * count / total:5.1f}%  {frame}")
         shown += 1

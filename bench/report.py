@@ -46,8 +46,8 @@ def _cell(value) -> str:
 
 
 def _goal(result: dict, row: dict | None = None) -> str:
-    goal = (row or {}).get("goal") or result.get("goal")
-    met = (row or {}).get("goal_met") if row and "goal_met" in row else result.get("goal_met")
+    source = row if row is not None else result
+    goal, met = source.get("goal"), source.get("goal_met")
     if not goal:
         return ""
     if met is None:
@@ -92,12 +92,16 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     scale = [r for r in results if r.get("figures") and not r.get("rows")]
     if scale:
-        lines += ["", "## Scale checks", "", "| Scenario | DB | Figures | Ratio | Goal |", "| --- | --- | --- | --- | --- |"]
+        lines += ["", "## Scale checks", "", "| Scenario | DB | Figures | Ratio | Goal |",
+                  "| --- | --- | --- | --- | --- |"]
         for result in scale:
             figures = "; ".join(f"{f['name']} {_fmt(f.get('value'), 2)} {f.get('unit', '')}".strip()
                                 for f in result["figures"])
+            ratio = _ratio(result.get("ratio"))
+            if ratio and result.get("ratio_label"):
+                ratio = f"{ratio} ({result['ratio_label']})"
             lines.append(f"| {_cell(result['scenario'])} | {_cell(result['db'])} | {_cell(figures)} |"
-                         f" {_cell(_ratio(result.get('ratio')))} | {_cell(_goal(result))} |")
+                         f" {_cell(ratio)} | {_cell(_goal(result))} |")
     other = [r for r in results if r.get("status") in {"skipped", "error"}]
     if other:
         lines += ["", "## Skipped or failed", ""]
