@@ -34,6 +34,9 @@ def parse_args(argv=None):
                         help="PostgreSQL database to use (its public schema is dropped!); default %(default)s")
     parser.add_argument("--out", type=Path, default=BENCH / "results")
     parser.add_argument("--no-readme", action="store_true", help="do not update bench/README.md")
+    parser.add_argument("--budget", type=int, default=840,
+                        help="seconds for the whole run (default %(default)s, 0: none); a scenario whose estimate "
+                             "would overrun it is skipped and says so")
     return parser.parse_args(argv)
 
 
@@ -91,7 +94,15 @@ def locust_version() -> str:
         return "not installed"
 
 
-def run_database(db: str, url: str, names: list[str], quick: bool, work_root: Path) -> list[dict]:
+def load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def run_database(db: str, url: str, names: list[str], quick: bool, work_root: Path,
+                 deadline: float | None = None) -> list[dict]:
     work_dir = work_root / db
     work_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(db=db, database_url=url, quick=quick, work_dir=work_dir, results_dir=work_root)
@@ -118,7 +129,16 @@ def run_database(db: str, url: str, names: list[str], quick: bool, work_root: Pa
                 print(f"[{db}] {name}: skipped: {reason}", flush=True)
                 results.append(entry)
                 continue
+            estimate = getattr(module, "estimate_seconds", lambda _ctx: 30)(ctx)
+            if deadline is not None and time.monotonic() + estimate > deadline:
+                reason = (f"over the run's time budget (needs about {estimate} s, "
+                          f"{max(0, deadline - time.monotonic()):.0f} s left); run it with --only {name}")
+                entry.update(status="skipped", reason=reason)
+                print(f"[{db}] {name}: skipped: {reason}", flush=True)
+                results.append(entry)
+                continue
             started = time.monotonic()
+            entry["load_average_before"] = load_average()
             print(f"[{db}] {name}: running...", flush=True)
             try:
                 entry.update(module.run(ctx))
@@ -147,12 +167,14 @@ def main(argv=None) -> int:
             url = sqlite_url(work_root / db) if db == "sqlite" else args.pg_url
             if db == "sqlite":
                 (work_root / db).mkdir(parents=True, exist_ok=True)
-            results += run_database(db, url, names, args.quick, work_root)
+            deadline = started + args.budget if args.budget else None
+            results += run_database(db, url, names, args.quick, work_root, deadline)
     finally:
         run = {
             "machine": describe(args.pg_url if "postgresql" in databases else None),
             "settings": settings(args.pg_url),
-            "options": {"quick": args.quick, "db": databases, "only": names if args.only else None},
+            "options": {"quick": args.quick, "db": databases, "only": names if args.only else None,
+                        "budget_seconds": args.budget},
             "duration_seconds": round(time.monotonic() - started, 1),
             "results": results,
         }

@@ -71,4 +71,5 @@ def describe(pg_url: str | None = None) -> dict:
         "git_commit": commit[:12] + ("+dirty" if dirty else ""),
         "git_branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
     }

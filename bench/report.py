@@ -70,7 +70,8 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
         "| --- | --- |",
     ]
     labels = [("cpu_model", "CPU"), ("cores", "Cores"), ("ram_gib", "RAM (GiB)"), ("os", "OS"),
-              ("python", "Python"), ("sqlite", "SQLite"), ("postgresql", "PostgreSQL"), ("git_commit", "Commit")]
+              ("python", "Python"), ("sqlite", "SQLite"), ("postgresql", "PostgreSQL"), ("git_commit", "Commit"),
+              ("load_average_1min_at_end", "Load average (1 min) at the end")]
     for key, label in labels:
         lines.append(f"| {label} | {_cell(machine.get(key))} |")
     settings = run.get("settings") or {}
@@ -90,6 +91,12 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
                          row.get("failures"), row.get("server_errors"), row.get("rps"), _ratio(row.get("ratio_to_r0")),
                          row.get("p50"), row.get("p95"), row.get("p99"), _goal(result, row)]
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    loads = [f"{r['scenario']}/{r['db']} {r['load_average_before']}" for r in results
+             if r.get("load_average_before") is not None]
+    if loads:
+        lines += ["", f"Load average (1 min) of the machine as each scenario started ({machine.get('cores', '?')} "
+                  "cores; above the core count, other work shared the CPU and the figures are low): "
+                  + ", ".join(loads) + "."]
     scale = [r for r in results if r.get("figures") and not r.get("rows")]
     if scale:
         lines += ["", "## Scale checks", "", "| Scenario | DB | Figures | Ratio | Goal |",

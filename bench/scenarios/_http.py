@@ -10,7 +10,7 @@ def check_tool() -> bool | str:
     return locust_available()
 
 
-def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 20, quick_s: int = 8,
+def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 15, quick_s: int = 8,
                 max_requests: int = 200_000, users: int = HTTP_USERS, profile: bool = True) -> tuple[dict, object]:
     """Measure, then (unless ``profile`` is False) profile a short second run with py-spy: the profile never
     overlaps the measured run."""
@@ -28,7 +28,11 @@ def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 20, qu
         notes.append("server log: " + " / ".join(ctx.server.log_tail(5)))
     result["notes"] = notes
     if profile:
-        seconds = ctx.seconds(6, 4)
+        seconds = ctx.seconds(5, 4)
         result["profile"] = ctx.profile(seconds, during=lambda: ctx.load(
             locustfile, run_time=seconds, max_requests=max_requests, users=users, tag=f"{tag}-profile"))
     return result, run
+
+
+def estimate_seconds(ctx) -> int:
+    return ctx.seconds(32, 22)  # measured run + profile run + locust start-up

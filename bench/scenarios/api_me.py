@@ -1,6 +1,6 @@
 """GET /api/v1/me with a bearer token (token looked up by its digest per request)."""
 
-from bench.scenarios._http import check_tool, closed_loop
+from bench.scenarios._http import check_tool, closed_loop, estimate_seconds  # noqa: F401
 
 NAME = "api_me"
 TITLE = "API: GET /api/v1/me with a bearer token"

@@ -42,11 +42,11 @@ ROUTES = [
 QUESTIONS_PER_TYPE = 100
 SECTIONS = [("single", "单项选择题", 20, 1.0), ("multiple", "多项选择题", 10, 2.0), ("true_false", "判断题", 10, 1.0)]
 AUTOSAVE_GOAL, SUBMIT_GOAL = 0.5, 0.3
-# The rush is a real exam compressed into a few minutes: arrivals over RAMP_SECONDS, one answer every THINK seconds
-# (real examinees take 30-60 s a question, so this offers two or three times the real load), submissions spread
-# over the last 60 seconds.
-RUSH_SECONDS, RAMP_SECONDS = 210, 60
-THINK_FULL, THINK_QUICK = (10.0, 30.0), (4.0, 12.0)
+# The rush is a real exam compressed into a few minutes: arrivals over RAMP_SECONDS, one answer every 6-18 s
+# (real examinees take 30-60 s a question, so this offers about three times the real autosave load), submissions
+# spread over the last 60 seconds.
+RUSH_SECONDS, RAMP_SECONDS = 150, 40
+THINK_FULL, THINK_QUICK = (6.0, 18.0), (4.0, 12.0)
 OPTION_KEYS = "ABCDEFGH"
 CATEGORY = "执法基础"
 
@@ -195,6 +195,11 @@ def read_acks(path: Path) -> list[dict]:
 def check_database(app, exam_ids: list[int], acks: list[dict], expect_submitted: set[str]) -> dict:
     """Lost answers and attempts not finished exactly once, counted from the rows themselves."""
     attempts, items, duplicates = stored_attempts(app, exam_ids)
+    return evaluate(acks, attempts, items, duplicates, expect_submitted)
+
+
+def evaluate(acks: list[dict], attempts: dict, items: dict, duplicates: list, expect_submitted: set[str]) -> dict:
+    """Compare what the clients were told (acks) with the stored rows (see ``stored_attempts``)."""
     latest: dict[tuple[str, int], dict] = {}
     for record in acks:
         if record["k"] == "save":
@@ -256,6 +261,10 @@ def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_reques
     return run, read_acks(ack_file)
 
 
+def estimate_seconds(ctx) -> int:
+    return ctx.seconds(RUSH_SECONDS + 150, 170)  # capacity phases and profiles, the rush, the check
+
+
 def run(ctx):
     from bench.context import HTTP_USERS
 
@@ -268,11 +277,11 @@ def run(ctx):
 
     # 1. capacity ------------------------------------------------------------------------------------------
     exam_a = create_exam(ctx.app, "基准测试:容量", closes_in_seconds=3600, time_limit_minutes=60)
-    start_run, start_acks = _phase(ctx, "start", "start", exam_a, run_time=ctx.seconds(30, 10), max_requests=n,
+    start_run, start_acks = _phase(ctx, "start", "start", exam_a, run_time=ctx.seconds(20, 10), max_requests=n,
                                    users=HTTP_USERS)
     assigned = ctx.work_dir / "attempts.txt"
     started = _write_assignments(assigned, start_acks)
-    save_run, save_acks = _phase(ctx, "autosave", "autosave", exam_a, run_time=ctx.seconds(20, 8),
+    save_run, save_acks = _phase(ctx, "autosave", "autosave", exam_a, run_time=ctx.seconds(15, 8),
                                  max_requests=200_000, users=min(HTTP_USERS, started),
                                  extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
     measured = (2 * started) // 3
@@ -280,7 +289,7 @@ def run(ctx):
     lines = assigned.read_text().splitlines(keepends=True)
     first.write_text("".join(lines[:measured]))
     rest.write_text("".join(lines[measured:]))
-    submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=ctx.seconds(30, 10),
+    submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=ctx.seconds(20, 10),
                                      max_requests=measured, users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(first)})
     rows = [
         ctx.row(start_run, "POST /exams/[id]/attempts", label="capacity: start (POST /exams/[id]/attempts)"),
@@ -295,13 +304,13 @@ def run(ctx):
     profiles: list[str] = []
     # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run,
     # submit while the last third of the attempts are submitted, after the measured two thirds.
-    seconds = ctx.seconds(6, 4)
+    seconds = ctx.seconds(5, 4)
     profiles += ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
         ctx, "autosave-profile", "autosave", exam_a, run_time=seconds, max_requests=100_000,
         users=min(HTTP_USERS, started), extra={"BENCH_ATTEMPTS_FILE": str(assigned)}))]
     profile_acks: list[dict] = []
     if measured < started:
-        seconds = ctx.seconds(8, 4)
+        seconds = ctx.seconds(6, 4)
 
         def _submit_rest():
             _, acks = _phase(ctx, "submit-profile", "submit", exam_a, run_time=seconds, max_requests=started,

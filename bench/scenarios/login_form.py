@@ -1,6 +1,6 @@
 """The sign-in form: GET /login then POST /login with a correct password; bound by scrypt by design."""
 
-from bench.scenarios._http import check_tool, closed_loop
+from bench.scenarios._http import check_tool, closed_loop, estimate_seconds  # noqa: F401
 
 NAME = "login_form"
 TITLE = "Sign-in form POST (scrypt password check)"

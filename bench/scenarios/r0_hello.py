@@ -1,6 +1,6 @@
 """R0: a hello-world route (bench/wsgi_bench.py) under the production server; every HTTP ratio divides by it."""
 
-from bench.scenarios._http import check_tool, closed_loop
+from bench.scenarios._http import check_tool, closed_loop, estimate_seconds  # noqa: F401
 
 NAME = "r0_hello"
 TITLE = "R0: hello world under gunicorn (2 workers x 4 threads)"
