@@ -147,7 +147,9 @@ class Context:
             figures["ratio_to_r0"] = round(figures["rps"] / self.r0["rps"], 3)
         return figures
 
-    def profile(self, seconds: int, during=None) -> list[str]:
+    def profile(self, seconds: int, during=None, delay: float = 2.0) -> list[str]:
+        """py-spy over the workers while ``during`` runs (a load lasting at least ``delay + seconds``)."""
         from bench.profiling import profile_server
 
-        return profile_server(self.server, seconds, self.work_dir / f"profile-{self.db}.txt", during=during)
+        return profile_server(self.server, seconds, self.work_dir / f"profile-{self.db}.txt", during=during,
+                              delay=delay)

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -74,23 +75,29 @@ def py_spy_available() -> bool:
     return PY_SPY.exists()
 
 
-def profile_server(server, seconds: int, out: Path, during=None) -> list[str]:
+def profile_server(server, seconds: int, out: Path, during=None, delay: float = 1.0) -> list[str]:
+    """Sample the workers for ``seconds``, starting ``delay`` seconds after ``during`` (a load run) began, so
+    its set-up (sign-ins, first reads) stays out of the profile."""
     if not py_spy_available():
         return ["(py-spy is not installed: make bench installs bench/requirements.txt)"]
     raw = out.with_suffix(".raw")
+    load = threading.Thread(target=during, daemon=True) if during is not None else None
+    if load is not None:
+        load.start()
+    time.sleep(delay)
     proc = subprocess.Popen(
         [str(PY_SPY), "record", "--pid", str(server.proc.pid), "--subprocesses", "--duration", str(seconds),
          "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(1)
-    if during is not None:
-        during()
     try:
         _, err = proc.communicate(timeout=seconds + 60)
     except subprocess.TimeoutExpired:
         proc.kill()
         return ["(py-spy did not finish)"]
+    finally:
+        if load is not None:
+            load.join(timeout=seconds + 120)
     if proc.returncode != 0 and not raw.exists():
         return [f"(py-spy failed: {(err or '').strip()[-200:]})"]
     return summarise(raw)

@@ -60,3 +60,21 @@ def login(client, username: str, password: str, name_prefix: str = "") -> bool:
             return True
         resp.failure(f"login refused: status {resp.status_code}")
         return False
+
+
+_ready = {"count": 0, "event": None}
+
+
+def wait_until_all_set_up(environment) -> None:
+    """A barrier after each user's set-up (e.g. its sign-in): the last user to arrive resets the statistics, so
+    the figures measure the steady state only, then everyone goes on."""
+    from gevent.event import Event
+
+    if _ready["event"] is None:
+        _ready["event"] = Event()
+    _ready["count"] += 1
+    expected = environment.parsed_options.num_users if environment.parsed_options else 1
+    if _ready["count"] >= expected:
+        environment.runner.stats.reset_all()
+        _ready["event"].set()
+    _ready["event"].wait()

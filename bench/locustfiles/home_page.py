@@ -2,7 +2,7 @@
 
 import os
 
-from common import login, next_index, read_lines
+from common import login, next_index, read_lines, wait_until_all_set_up
 from locust import FastHttpUser, constant, task
 
 USERNAMES = read_lines("BENCH_USERS_FILE")
@@ -14,6 +14,7 @@ class Home(FastHttpUser):
 
     def on_start(self):
         login(self.client, USERNAMES[next_index() % len(USERNAMES)], PASSWORD, name_prefix="(setup) ")
+        wait_until_all_set_up(self.environment)  # statistics restart once every user has signed in
 
     @task
     def home(self):

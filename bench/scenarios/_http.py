@@ -10,10 +10,11 @@ def check_tool() -> bool | str:
     return locust_available()
 
 
-def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 15, quick_s: int = 8,
-                max_requests: int = 200_000, users: int = HTTP_USERS, profile: bool = True) -> tuple[dict, object]:
+def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 12, quick_s: int = 8,
+                max_requests: int = 200_000, users: int = HTTP_USERS, profile: bool = True,
+                profile_delay: float = 2.0) -> tuple[dict, object]:
     """Measure, then (unless ``profile`` is False) profile a short second run with py-spy: the profile never
-    overlaps the measured run."""
+    overlaps the measured run, and starts ``profile_delay`` seconds into its run (after the users' set-up)."""
     tag = locustfile.removesuffix(".py")
     run = ctx.load(locustfile, run_time=ctx.seconds(full_s, quick_s), max_requests=max_requests, users=users, tag=tag)
     row = ctx.row(run, request_name)
@@ -29,10 +30,11 @@ def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 15, qu
     result["notes"] = notes
     if profile:
         seconds = ctx.seconds(5, 4)
-        result["profile"] = ctx.profile(seconds, during=lambda: ctx.load(
-            locustfile, run_time=seconds, max_requests=max_requests, users=users, tag=f"{tag}-profile"))
+        result["profile"] = ctx.profile(seconds, delay=profile_delay, during=lambda: ctx.load(
+            locustfile, run_time=int(profile_delay + seconds + 2), max_requests=max_requests, users=users,
+            tag=f"{tag}-profile"))
     return result, run
 
 
 def estimate_seconds(ctx) -> int:
-    return ctx.seconds(32, 22)  # measured run + profile run + locust start-up
+    return ctx.seconds(28, 22)  # measured run + profile run + locust start-up

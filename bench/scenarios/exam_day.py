@@ -42,11 +42,11 @@ ROUTES = [
 QUESTIONS_PER_TYPE = 100
 SECTIONS = [("single", "单项选择题", 20, 1.0), ("multiple", "多项选择题", 10, 2.0), ("true_false", "判断题", 10, 1.0)]
 AUTOSAVE_GOAL, SUBMIT_GOAL = 0.5, 0.3
-# The rush is a real exam compressed into a few minutes: arrivals over RAMP_SECONDS, one answer every 6-18 s
-# (real examinees take 30-60 s a question, so this offers about three times the real autosave load), submissions
+# The rush is a real exam compressed into a few minutes: arrivals over RAMP_SECONDS, one answer every 8-24 s
+# (real examinees take 30-60 s a question, so this offers two to three times the real autosave load), submissions
 # spread over the last 60 seconds.
-RUSH_SECONDS, RAMP_SECONDS = 150, 40
-THINK_FULL, THINK_QUICK = (6.0, 18.0), (4.0, 12.0)
+RUSH_SECONDS, RAMP_SECONDS = 150, 60
+THINK_FULL, THINK_QUICK = (8.0, 24.0), (4.0, 12.0)
 OPTION_KEYS = "ABCDEFGH"
 CATEGORY = "执法基础"
 
@@ -262,7 +262,7 @@ def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_reques
 
 
 def estimate_seconds(ctx) -> int:
-    return ctx.seconds(RUSH_SECONDS + 150, 170)  # capacity phases and profiles, the rush, the check
+    return ctx.seconds(RUSH_SECONDS + 120, 170)  # capacity phases and profiles, the rush, the check
 
 
 def run(ctx):
@@ -306,14 +306,14 @@ def run(ctx):
     # submit while the last third of the attempts are submitted, after the measured two thirds.
     seconds = ctx.seconds(5, 4)
     profiles += ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
-        ctx, "autosave-profile", "autosave", exam_a, run_time=seconds, max_requests=100_000,
+        ctx, "autosave-profile", "autosave", exam_a, run_time=seconds + 4, max_requests=100_000,
         users=min(HTTP_USERS, started), extra={"BENCH_ATTEMPTS_FILE": str(assigned)}))]
     profile_acks: list[dict] = []
     if measured < started:
         seconds = ctx.seconds(6, 4)
 
         def _submit_rest():
-            _, acks = _phase(ctx, "submit-profile", "submit", exam_a, run_time=seconds, max_requests=started,
+            _, acks = _phase(ctx, "submit-profile", "submit", exam_a, run_time=seconds + 4, max_requests=started,
                              users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(rest)})
             profile_acks.extend(acks)
 
