@@ -30,7 +30,11 @@ test: setup-test
 lint: $(STAMPS)/venv
 	$(BIN)/ruff check .
 
+# The load tool (locust) and the profiler live in their own virtualenv, bench/.venv, from bench/requirements.txt,
+# so nothing of them reaches the app's environment. BENCH_ARGS: --quick, --only NAME, --db sqlite|postgresql|both.
 bench: setup
+	@test -x bench/.venv/bin/python || $(PYTHON) -m venv bench/.venv
+	bench/.venv/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 setup: system $(STAMPS)/venv i18n

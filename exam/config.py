@@ -99,6 +99,12 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def postgres_pool_options() -> dict:
+    """One pooled connection per gunicorn thread (each request holds at most one), plus a little overflow for
+    CLI commands; 2 workers x (4 + 2) = 12 connections at most, far below PostgreSQL's default 100."""
+    return {"pool_size": int(os.environ.get("GUNICORN_THREADS", "4")), "max_overflow": 2, "pool_timeout": 30}
+
+
 def load_config(app, overrides: dict | None) -> None:
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
@@ -118,6 +124,8 @@ def load_config(app, overrides: dict | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("redis"):
         raise RuntimeError("DATABASE_URL points at Redis")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and not app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgres_pool_options()
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
     _cookie_security(app)

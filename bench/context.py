@@ -1,0 +1,155 @@
+"""One database's run: a fresh schema (by the migrations), seeded people with tokens, the server, the load tool."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.load import LoadRun, run_locust
+from bench.server import Server
+
+PASSWORD = "Bench2026pass"  # noqa: S105 (the seeded examinees' password, loopback only)
+HTTP_USERS = 16  # concurrent closed-loop clients: 2 workers x 4 threads, twice over
+
+
+def sqlite_url(work_dir: Path) -> str:
+    return f"sqlite:///{work_dir / 'bench.sqlite3'}"
+
+
+def reset_database(url: str) -> None:
+    """An empty schema: a new SQLite file, or PostgreSQL's public schema dropped and made again."""
+    from sqlalchemy import create_engine, text
+
+    from exam.config import normalise_database_url
+
+    url = normalise_database_url(url)
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(url: str, secret_key: str, work_dir: Path):
+    from exam import create_app
+
+    return create_app({"DATABASE_URL": url, "SECRET_KEY": secret_key, "INSTANCE_PATH": str(work_dir / "instance")})
+
+
+def migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    from exam.extensions import db
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def seed_people(app, count: int, *, start: int = 0, prefix: str = "bench",
+                tokens: bool = True) -> tuple[list[str], list[str]]:
+    """``count`` active examinees sharing one password (hashed once, by the production method) and a token each."""
+    from sqlalchemy import select
+    from werkzeug.security import generate_password_hash
+
+    from exam.accounts.models import User
+    from exam.accounts.operations import ensure_department, issue_token
+    from exam.extensions import db
+
+    with app.app_context():
+        department = ensure_department("市局/稽查科")
+        password_hash = generate_password_hash(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
+        usernames = [f"{prefix}{i:05d}" for i in range(start, start + count)]
+        existing = set(db.session.scalars(select(User.username).where(User.username.in_(usernames))))
+        users = [
+            User(username=u, name=f"考生{u[-5:]}", department=department, employment_status="active",
+                 must_change_password=False, password_hash=password_hash)
+            for u in usernames if u not in existing
+        ]
+        db.session.add_all(users)
+        db.session.flush()
+        issued = [issue_token(user) for user in users] if tokens else []
+        db.session.commit()
+        db.engine.dispose()
+    return usernames, issued
+
+
+@dataclass
+class Context:
+    db: str  # sqlite / postgresql
+    database_url: str
+    quick: bool
+    work_dir: Path
+    results_dir: Path
+    app: object = None
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    usernames: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    r0: dict | None = None  # the R0 row of this database, once measured
+    _server: Server | None = None
+    password: str = PASSWORD
+
+    # --- set-up --------------------------------------------------------------------------------------
+    def prepare(self, people: int) -> None:
+        started = time.monotonic()
+        reset_database(self.database_url)
+        self.app = make_app(self.database_url, self.secret_key, self.work_dir)
+        migrate(self.app)
+        self.usernames, self.tokens = seed_people(self.app, people)
+        (self.work_dir / "users.txt").write_text("\n".join(self.usernames) + "\n")
+        (self.work_dir / "tokens.txt").write_text("\n".join(self.tokens) + "\n")
+        self.setup_seconds = time.monotonic() - started
+
+    @property
+    def users_file(self) -> Path:
+        return self.work_dir / "users.txt"
+
+    @property
+    def tokens_file(self) -> Path:
+        return self.work_dir / "tokens.txt"
+
+    # --- the server -----------------------------------------------------------------------------------
+    @property
+    def server(self) -> Server:
+        if self._server is None:
+            self._server = Server(self.database_url, self.secret_key, self.work_dir / "gunicorn.log").start()
+            self._server.warm_up()
+        return self._server
+
+    def stop_server(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    # --- load ------------------------------------------------------------------------------------------
+    def seconds(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def load(self, locustfile: str, *, run_time: int, max_requests: int, users: int = HTTP_USERS,
+             spawn_rate: float | None = None, env: dict | None = None, tag: str = "run") -> LoadRun:
+        base_env = {"BENCH_USERS_FILE": str(self.users_file), "BENCH_TOKENS_FILE": str(self.tokens_file),
+                    "BENCH_PASSWORD": self.password}
+        return run_locust(locustfile, self.server.url, users=users, spawn_rate=spawn_rate or users,
+                          run_time=run_time, max_requests=max_requests, work_dir=self.work_dir,
+                          env={**base_env, **(env or {})}, tag=f"{self.db}-{tag}")
+
+    def row(self, run: LoadRun, name: str, *, label: str | None = None) -> dict:
+        figures = dict(run.stats.get(name) or {"requests": 0, "failures": 0, "server_errors": 0})
+        figures["name"] = label or name
+        if self.r0 and figures.get("rps") is not None and self.r0.get("rps"):
+            figures["ratio_to_r0"] = round(figures["rps"] / self.r0["rps"], 3)
+        return figures
+
+    def profile(self, seconds: int, during=None, delay: float = 2.0) -> list[str]:
+        """py-spy over the workers while ``during`` runs (a load lasting at least ``delay + seconds``)."""
+        from bench.profiling import profile_server
+
+        return profile_server(self.server, seconds, self.work_dir / f"profile-{self.db}.txt", during=during,
+                              delay=delay)

@@ -1,0 +1,379 @@
+"""Exam day: N examinees start, answer with autosave and all submit inside the last 60 seconds (issue #8).
+
+Runs only when the exams API (issue #4) is on the branch:
+POST /api/v1/exams/{id}/attempts, GET /api/v1/attempts/{id}, PUT /api/v1/attempts/{id}/items/{position} with
+``{response, seq}``, POST /api/v1/attempts/{id}/submit, with ``Authorization: Bearer TOKEN``.
+
+Phases, on one fresh database with the run's examinees (bench.context.seed_people, a token each):
+
+1. capacity (closed loop, no think time, like R0): ``start`` every examinee on exam A, ``autosave`` one attempt
+   per client again and again, ``submit`` two thirds of the attempts (the last third is submitted while py-spy
+   profiles the server). Throughput as ratios to R0; goals autosave >= 0.5 x R0 and submit >= 0.3 x R0.
+2. rush: exam B, window closing ``RUSH_SECONDS`` after the run starts; every examinee starts (arriving over the
+   first ``RAMP_SECONDS``), answers with think time, changes a quarter of the answers, and submits at a moment
+   drawn inside the last 60 seconds of the window.
+3. check straight in the database: every acknowledged save (attempt, position, response, seq, logged by the
+   client on a 2xx) is stored (stored seq >= the highest acknowledged seq, and the same response when equal), and
+   every attempt is finished exactly once (one attempt per examinee and exam, finished, with a finish time).
+
+The data set-up writes the exams directly through the models (exam.exams.models: Exam, ExamSection, Attempt,
+AttemptItem) as they stood on the exams branch; if they change at the merge, adapt ``create_exam`` and
+``stored_attempts`` only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.load import locust_available
+from bench.scenarios._features import rule_for
+
+NAME = "exam_day"
+TITLE = "Exam day: start, autosave, submit in the last minute (N examinees)"
+ROUTES = [
+    ("POST", "/api/v1/exams/", "/attempts"),
+    ("GET", "/api/v1/attempts/<"),
+    ("PUT", "/api/v1/attempts/", "/items/"),
+    ("POST", "/api/v1/attempts/", "/submit"),
+]
+QUESTIONS_PER_TYPE = 100
+SECTIONS = [("single", "单项选择题", 20, 1.0), ("multiple", "多项选择题", 10, 2.0), ("true_false", "判断题", 10, 1.0)]
+AUTOSAVE_GOAL, SUBMIT_GOAL = 0.5, 0.3
+# The rush is a real exam compressed into a few minutes: arrivals over RAMP_SECONDS, one answer every 8-24 s
+# (real examinees take 30-60 s a question, so this offers two to three times the real autosave load), submissions
+# spread over the last 60 seconds.
+RUSH_SECONDS, RAMP_SECONDS = 150, 60
+THINK_FULL, THINK_QUICK = (8.0, 24.0), (4.0, 12.0)
+OPTION_KEYS = "ABCDEFGH"
+CATEGORY = "执法基础"
+
+
+def available(app):
+    missing = [" ".join(r) for r in ROUTES if rule_for(app, r[0], *r[1:]) is None]
+    if missing:
+        return "skipped: exams API not on this branch (no route for " + "; ".join(missing) + ")"
+    try:
+        from exam.exams.models import Attempt, AttemptItem, Exam, ExamSection  # noqa: F401
+    except ImportError as exc:
+        return f"skipped: exams models not importable ({exc})"
+    tool = locust_available()
+    return tool
+
+
+# --- data -------------------------------------------------------------------------------------------------
+
+def seed_questions(app, per_type: int = QUESTIONS_PER_TYPE) -> int:
+    """Active questions of the objective types, written in bulk through the question-bank models."""
+    from exam.extensions import db
+    from question_bank.models import Category, Question, QuestionVersion
+    from question_bank.types import normalise_stem
+
+    with app.app_context():
+        category = Category(name=CATEGORY)
+        db.session.add(category)
+        db.session.flush()
+        count = 0
+        for kind, _title, _n, _points in SECTIONS:
+            for i in range(per_type):
+                stem = f"【{kind}-{i:05d}】根据《中华人民共和国行政处罚法》,下列关于行政处罚的说法正确的是哪一项?"
+                if kind == "true_false":
+                    options, answer = [], bool(i % 2)
+                else:
+                    options = [{"key": k, "text": f"选项{k}:第{i}条规定的情形{k}"} for k in "ABCD"]
+                    answer = "B" if kind == "single" else ["A", "C"]
+                question = Question(type=kind, status="active", category=category, difficulty=3,
+                                    stem_key=normalise_stem(stem)[:255], current_number=1)
+                question.versions.append(QuestionVersion(number=1, type=kind, stem=stem, options=options,
+                                                         answer=answer))
+                db.session.add(question)
+                count += 1
+        db.session.commit()
+        db.engine.dispose()
+    return count
+
+
+def create_exam(app, title: str, *, closes_in_seconds: int, time_limit_minutes: int) -> int:
+    """A published exam open to everyone, one attempt each, the paper drawn from the seeded questions.
+
+    Through the exams operations (create_exam + publish_exam) when they are there, else through the models."""
+    from exam.core.timeutil import utcnow
+    from exam.extensions import db
+
+    with app.app_context():
+        now = utcnow()
+        opens_at, closes_at = now - timedelta(minutes=5), now + timedelta(seconds=closes_in_seconds)
+        try:
+            from exam.exams import operations as ops
+        except ImportError:
+            ops = None
+        if ops is not None and hasattr(ops, "create_exam") and hasattr(ops, "publish_exam"):
+            exam = ops.create_exam({
+                "title": title, "purpose": "annual", "certificate_category": None,
+                "time_limit_minutes": time_limit_minutes, "opens_at": opens_at, "closes_at": closes_at,
+                "max_attempts": 1, "counting_attempt": "best", "pass_mark": 60,
+                "bands": {"优秀": 90, "良好": 80, "合格": 60},
+                "multiple_scoring": "all_or_nothing", "show_results": "after_close", "show_answers": "after_close",
+                "focus_loss_limit": 0, "grace_seconds": None,
+                "audience": {"everyone": True, "departments": [], "users": []},
+                "sections": [{"title": t, "type": k, "count": n, "points": p, "categories": [CATEGORY]}
+                             for k, t, n, p in SECTIONS],
+            }, None)
+            ops.publish_exam(exam)
+        else:
+            from exam.exams.models import Exam, ExamSection
+
+            exam = Exam(title=title, purpose="annual", time_limit_minutes=time_limit_minutes, opens_at=opens_at,
+                        closes_at=closes_at, max_attempts=1, status="published", audience_everyone=True,
+                        published_at=now)
+            for position, (kind, section_title, count, points) in enumerate(SECTIONS, start=1):
+                exam.sections.append(ExamSection(position=position, title=section_title, type=kind, count=count,
+                                                 points=points, filters={"categories": [CATEGORY]}))
+            db.session.add(exam)
+        db.session.commit()
+        exam_id = exam.id
+        db.engine.dispose()
+    return exam_id
+
+
+def stored_attempts(app, exam_ids: list[int]) -> tuple[dict, dict, list]:
+    """attempt id -> {user, status, finished_at}; (attempt id, position) -> (response, seq, option_order);
+    and (exam, user, count) for any examinee with more than one attempt."""
+    from exam.exams.models import Attempt, AttemptItem
+    from sqlalchemy import func, select
+
+    from exam.extensions import db
+
+    with app.app_context():
+        attempts = {
+            str(a.id): {"exam": a.exam_id, "user": a.user_id, "status": a.status, "finished_at": a.finished_at,
+                        "finished_by": getattr(a, "finished_by", None)}
+            for a in db.session.scalars(select(Attempt).where(Attempt.exam_id.in_(exam_ids)))
+        }
+        items = {
+            (str(attempt_id), position): (response, seq, order)
+            for attempt_id, position, response, seq, order in db.session.execute(
+                select(AttemptItem.attempt_id, AttemptItem.position, AttemptItem.response, AttemptItem.response_seq,
+                       AttemptItem.option_order).join(Attempt).where(Attempt.exam_id.in_(exam_ids)))
+        }
+        duplicates = db.session.execute(
+            select(Attempt.exam_id, Attempt.user_id, func.count()).where(Attempt.exam_id.in_(exam_ids))
+            .group_by(Attempt.exam_id, Attempt.user_id).having(func.count() > 1)).all()
+        db.engine.dispose()
+    return attempts, items, [tuple(d) for d in duplicates]
+
+
+def to_stored(response, option_order):
+    """The client answers in displayed keys (A, B, ...); the server stores original keys via option_order."""
+    if not option_order:
+        return response
+
+    def one(key):
+        if isinstance(key, str) and len(key) == 1 and key in OPTION_KEYS and OPTION_KEYS.index(key) < len(option_order):
+            return option_order[OPTION_KEYS.index(key)]
+        return key
+
+    if isinstance(response, list):
+        return sorted(one(k) for k in response)
+    return one(response)
+
+
+def _same(stored, expected) -> bool:
+    if isinstance(stored, list) and isinstance(expected, list):
+        return sorted(map(str, stored)) == sorted(map(str, expected))
+    return stored == expected
+
+
+def read_acks(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def check_database(app, exam_ids: list[int], acks: list[dict], expect_submitted: set[str]) -> dict:
+    """Lost answers and attempts not finished exactly once, counted from the rows themselves."""
+    attempts, items, duplicates = stored_attempts(app, exam_ids)
+    return evaluate(acks, attempts, items, duplicates, expect_submitted)
+
+
+def evaluate(acks: list[dict], attempts: dict, items: dict, duplicates: list, expect_submitted: set[str]) -> dict:
+    """Compare what the clients were told (acks) with the stored rows (see ``stored_attempts``)."""
+    latest: dict[tuple[str, int], dict] = {}
+    for record in acks:
+        if record["k"] == "save":
+            key = (str(record["attempt"]), int(record["position"]))
+            if key not in latest or record["seq"] > latest[key]["seq"]:
+                latest[key] = record
+    lost = []
+    for key, record in latest.items():
+        stored = items.get(key)
+        if stored is None:
+            lost.append({"attempt": key[0], "position": key[1], "why": "no such item"})
+            continue
+        response, seq, order = stored
+        if seq is None or seq < record["seq"]:
+            lost.append({"attempt": key[0], "position": key[1],
+                         "why": f"stored seq {seq} < acknowledged {record['seq']}"})
+        elif seq == record["seq"] and not _same(response, to_stored(record["response"], order)):
+            lost.append({"attempt": key[0], "position": key[1], "why": f"stored {response!r} != acknowledged"})
+    submit_acks: dict[str, int] = {}
+    for record in acks:
+        if record["k"] == "submit":
+            submit_acks[str(record["attempt"])] = submit_acks.get(str(record["attempt"]), 0) + 1
+    started = {str(r["attempt"]) for r in acks if r["k"] == "start"}
+    not_finished = [a for a in expect_submitted if a in attempts and
+                    (attempts[a]["status"] == "in_progress" or attempts[a]["finished_at"] is None)]
+    acked_but_open = [a for a in submit_acks if a in attempts and attempts[a]["status"] == "in_progress"]
+    twice = [a for a, n in submit_acks.items() if n > 1]
+    missing = [a for a in started if a not in attempts]
+    return {
+        "acknowledged_saves": sum(1 for r in acks if r["k"] == "save"),
+        "acknowledged_items": len(latest),
+        "lost_answers": len(lost),
+        "lost_examples": lost[:5],
+        "attempts_started": len(started),
+        "attempts_missing": len(missing),
+        "submits_acknowledged": len(submit_acks),
+        "submits_acknowledged_twice": len(twice),
+        "acknowledged_but_not_finished": len(acked_but_open),
+        "expected_finished_but_open": len(not_finished),
+        "examinees_with_two_attempts": len(duplicates),
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------------------
+
+def _write_assignments(path: Path, acks: list[dict]) -> int:
+    starts = [(r["token"], r["attempt"]) for r in acks if r["k"] == "start"]
+    path.write_text("".join(f"{t}\t{a}\n" for t, a in starts))
+    return len(starts)
+
+
+def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_requests: int, users: int,
+           spawn_rate: float | None = None, extra: dict | None = None):
+    ack_file = ctx.work_dir / f"acks-{name}.jsonl"
+    ack_file.unlink(missing_ok=True)
+    env = {"BENCH_MODE": mode, "BENCH_EXAM_ID": str(exam_id), "BENCH_ACK_FILE": str(ack_file), **(extra or {})}
+    run = ctx.load("exam_day.py", run_time=run_time, max_requests=max_requests, users=users,
+                   spawn_rate=spawn_rate, env=env, tag=f"exam-{name}")
+    return run, read_acks(ack_file)
+
+
+def estimate_seconds(ctx) -> int:
+    return ctx.seconds(RUSH_SECONDS + 120, 170)  # capacity phases and profiles, the rush, the check
+
+
+def run(ctx):
+    from bench.context import HTTP_USERS
+
+    n = len(ctx.tokens)
+    rush_seconds = ctx.seconds(RUSH_SECONDS, 75)
+    ramp_seconds = ctx.seconds(RAMP_SECONDS, 15)
+    notes: list[str] = []
+    seed_questions(ctx.app)
+    items_per_paper = sum(s[2] for s in SECTIONS)
+
+    # 1. capacity ------------------------------------------------------------------------------------------
+    exam_a = create_exam(ctx.app, "基准测试:容量", closes_in_seconds=3600, time_limit_minutes=60)
+    start_run, start_acks = _phase(ctx, "start", "start", exam_a, run_time=ctx.seconds(20, 10), max_requests=n,
+                                   users=HTTP_USERS)
+    assigned = ctx.work_dir / "attempts.txt"
+    started = _write_assignments(assigned, start_acks)
+    save_run, save_acks = _phase(ctx, "autosave", "autosave", exam_a, run_time=ctx.seconds(15, 8),
+                                 max_requests=200_000, users=min(HTTP_USERS, started),
+                                 extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
+    measured = (2 * started) // 3
+    first, rest = ctx.work_dir / "attempts-measured.txt", ctx.work_dir / "attempts-profiled.txt"
+    lines = assigned.read_text().splitlines(keepends=True)
+    first.write_text("".join(lines[:measured]))
+    rest.write_text("".join(lines[measured:]))
+    submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=ctx.seconds(20, 10),
+                                     max_requests=measured, users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(first)})
+    rows = [
+        ctx.row(start_run, "POST /exams/[id]/attempts", label="capacity: start (POST /exams/[id]/attempts)"),
+        ctx.row(save_run, "PUT /attempts/[id]/items/[pos]", label="capacity: autosave (PUT .../items/[pos])"),
+        ctx.row(submit_run, "POST /attempts/[id]/submit", label="capacity: submit (POST .../submit)"),
+    ]
+    autosave_row, submit_row = rows[1], rows[2]
+    autosave_row["goal"] = f"≥ {AUTOSAVE_GOAL} × R0"
+    autosave_row["goal_met"] = (autosave_row.get("ratio_to_r0") or 0) >= AUTOSAVE_GOAL
+    submit_row["goal"] = f"≥ {SUBMIT_GOAL} × R0"
+    submit_row["goal_met"] = (submit_row.get("ratio_to_r0") or 0) >= SUBMIT_GOAL
+    profiles: list[str] = []
+    # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run,
+    # submit while the last third of the attempts are submitted, after the measured two thirds.
+    seconds = ctx.seconds(5, 4)
+    profiles += ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
+        ctx, "autosave-profile", "autosave", exam_a, run_time=seconds + 4, max_requests=100_000,
+        users=min(HTTP_USERS, started), extra={"BENCH_ATTEMPTS_FILE": str(assigned)}))]
+    profile_acks: list[dict] = []
+    if measured < started:
+        seconds = ctx.seconds(6, 4)
+
+        def _submit_rest():
+            _, acks = _phase(ctx, "submit-profile", "submit", exam_a, run_time=seconds + 4, max_requests=started,
+                             users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(rest)})
+            profile_acks.extend(acks)
+
+        profiles += ["submit:", *ctx.profile(seconds, during=_submit_rest)]
+
+    # 2. the rush ------------------------------------------------------------------------------------------
+    exam_b = create_exam(ctx.app, "基准测试:考试日", closes_in_seconds=rush_seconds,
+                         time_limit_minutes=rush_seconds // 60 + 5)
+    close_at = time.time() + rush_seconds
+    think = THINK_QUICK if ctx.quick else THINK_FULL
+    rush_run, rush_acks = _phase(
+        ctx, "rush", "rush", exam_b, run_time=rush_seconds + 20, max_requests=n * (items_per_paper * 2 + 10),
+        users=n, spawn_rate=max(1.0, n / ramp_seconds),
+        extra={"BENCH_CLOSE_AT": f"{close_at:.3f}", "BENCH_THINK_MIN": str(think[0]), "BENCH_THINK_MAX": str(think[1])},
+    )
+    for name in ("POST /exams/[id]/attempts", "GET /attempts/[id]", "PUT /attempts/[id]/items/[pos]",
+                 "POST /attempts/[id]/submit"):
+        row = ctx.row(rush_run, name, label=f"rush ({n} examinees): {name}")
+        row["ratio_to_r0"] = None  # the rush offers a fixed load (think time): its req/s is not a capacity
+        rows.append(row)
+    submit_times = [r["t"] for r in rush_acks if r["k"] == "submit"]
+    in_last_minute = sum(1 for t in submit_times if close_at - 60 <= t <= close_at)
+
+    # 3. the database check --------------------------------------------------------------------------------
+    all_acks = start_acks + save_acks + submit_acks + profile_acks + rush_acks
+    expect_finished = {str(r["attempt"]) for r in submit_acks + profile_acks + rush_acks if r["k"] == "submit"}
+    check = check_database(ctx.app, [exam_a, exam_b], all_acks, expect_finished)
+    rush_starts = {str(r["attempt"]) for r in rush_acks if r["k"] == "start"}
+    rush_submits = {str(r["attempt"]) for r in rush_acks if r["k"] == "submit"}
+    server_errors = sum(r.get("server_errors") or 0 for r in rows)
+    zero_loss = (len(rush_starts) == n and len(rush_submits) == n and started > 0
+                 and check["lost_answers"] == 0 and check["attempts_missing"] == 0
+                 and check["acknowledged_but_not_finished"] == 0 and check["examinees_with_two_attempts"] == 0
+                 and check["expected_finished_but_open"] == 0)
+    notes.append(f"rush: {len(rush_starts)} of {n} examinees started, {len(rush_submits)} submitted "
+                 f"({in_last_minute} inside the last 60 s of the window); papers of {items_per_paper} items.")
+    notes.append("database check: " + ", ".join(f"{k} {v}" for k, v in check.items() if k != "lost_examples"))
+    if check["lost_examples"]:
+        notes.append(f"lost answers, first ones: {check['lost_examples']}")
+    for row in rows:
+        if row.get("failures"):
+            errs = [f for run_ in (start_run, save_run, submit_run, rush_run) for f in run_.failures]
+            notes.append("failures: " + "; ".join(f"{f['count']} x {f['name']}: {f['error'][:100]}" for f in errs[:6]))
+            break
+    for label, run_ in (("start", start_run), ("autosave", save_run), ("submit", submit_run), ("rush", rush_run)):
+        if not run_.stats.get("Aggregated", {}).get("requests"):
+            notes.append(f"{label}: no request was made; locust said: " + " / ".join(run_.output_tail[-6:]))
+    if server_errors:
+        notes.append("server log: " + " / ".join(ctx.server.log_tail(8)))
+    for row, goal in ((autosave_row, AUTOSAVE_GOAL), (submit_row, SUBMIT_GOAL)):
+        if not row["goal_met"] and row.get("ratio_to_r0") is not None:
+            notes.append(f"{row['name']}: {row['ratio_to_r0']:.3f} × R0, {goal - row['ratio_to_r0']:.3f} short of "
+                         f"the goal {goal}; see the profile for what limits it.")
+    rows[-1]["goal"] = "0 lost, 0 5xx, all finished once"
+    rows[-1]["goal_met"] = zero_loss and server_errors == 0
+    return {
+        "rows": rows,
+        "goal": "0 lost answers, 0 server errors, every attempt finished once",
+        "goal_met": zero_loss and server_errors == 0,
+        "check": check,
+        "notes": notes,
+        "profile": profiles,
+    }

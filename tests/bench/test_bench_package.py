@@ -1,0 +1,133 @@
+"""The benchmark package imports, its scenarios keep the plug-in interface, and its writers produce valid output.
+
+No load is run here and nothing is timed: the figures themselves come from ``make bench``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+
+from bench import report
+from bench.scenarios import NAMES, all_scenarios, load
+from bench.scenarios._features import rule_for
+from bench.scenarios.exam_day import evaluate, to_stored
+
+
+def fake_run() -> dict:
+    return {
+        "machine": {"cpu_model": "Test CPU | 2 GHz", "cores": 2, "ram_gib": 4.0, "python": "3.11.7",
+                    "sqlite": "3.40.1", "postgresql": "16.4", "git_commit": "abc123", "date": "2026-11-27 12:00 UTC"},
+        "settings": {"server": "gunicorn 2 workers x 4 threads"},
+        "options": {"quick": True, "db": ["sqlite"], "only": None},
+        "duration_seconds": 12.5,
+        "results": [
+            {"scenario": "r0_hello", "db": "sqlite", "status": "ok",
+             "rows": [{"name": "GET /bench/hello", "requests": 1000, "failures": 0, "server_errors": 0,
+                       "rps": 900.5, "ratio_to_r0": 1.0, "p50": 9.0, "p95": 40.0, "p99": 60.0}]},
+            {"scenario": "exam_day", "db": "sqlite", "status": "ok", "goal": "0 lost", "goal_met": True,
+             "rows": [{"name": "capacity: autosave", "requests": 10, "failures": 1, "server_errors": 0, "rps": 90.0,
+                       "ratio_to_r0": 0.1, "p50": 80.0, "p95": None, "p99": 100.0, "goal": "≥ 0.5 × R0",
+                       "goal_met": False}],
+             "notes": ["autosave is 0.4 short"], "profile": ["py-spy, 10 samples", "  50.0%  f (x.py)"]},
+            {"scenario": "roster_import", "db": "sqlite", "status": "ok", "ratio": 3.5, "ratio_label": "re-import",
+             "figures": [{"name": "rows", "value": 10000, "unit": ""}, {"name": "import", "value": 3.2, "unit": "s"}]},
+            {"scenario": "pdf_list", "db": "sqlite", "status": "skipped", "reason": "the PDF list is not here"},
+        ],
+    }
+
+
+def _table_rows(markdown: str) -> list[list[str]]:
+    return [line for line in markdown.splitlines() if line.startswith("|")]
+
+
+def test_every_scenario_keeps_the_plug_in_interface():
+    modules = all_scenarios()
+    assert [m.NAME for m in modules] == NAMES
+    for module in modules:
+        assert module.TITLE
+        assert callable(module.available) and callable(module.run)
+
+
+def test_an_unknown_scenario_is_refused():
+    with pytest.raises(KeyError):
+        load("no-such-scenario")
+
+
+def test_results_are_written_as_valid_json_and_markdown(tmp_path):
+    run = fake_run()
+    md_path, json_path = report.write_results(run, tmp_path)
+    assert json.loads(json_path.read_text(encoding="utf-8")) == run
+    markdown = md_path.read_text(encoding="utf-8")
+    assert markdown.startswith("# Benchmark results")
+    # Every row of a table has as many cells as its header: a "|" inside a value is escaped.
+    tables, current = [], []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) >= 4
+    for table in tables:
+        widths = {len(row.replace("\\|", "").split("|")) for row in table}
+        assert len(widths) == 1, table
+    assert "| r0_hello | sqlite | GET /bench/hello | 1,000 | 0 | 0 | 900.5 | 1.00 |" in markdown
+    assert "≥ 0.5 × R0: MISSED" in markdown
+    assert "3.50 (re-import)" in markdown
+    assert "**pdf_list** (sqlite): skipped: the PDF list is not here" in markdown
+    assert "  50.0%  f (x.py)" in markdown
+
+
+def test_the_readme_block_is_replaced_and_the_rest_kept(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_START}\nold figures\n{report.README_END}\noutro\n", encoding="utf-8")
+    assert report.update_readme(readme, fake_run())
+    text = readme.read_text(encoding="utf-8")
+    assert "old figures" not in text
+    assert text.startswith("intro\n") and text.endswith(f"{report.README_END}\noutro\n")
+    assert "900.5" in text
+    assert not report.update_readme(tmp_path / "missing.md", fake_run())
+
+
+def test_exam_day_finds_the_api_routes_by_method_and_path():
+    app = Flask(__name__)
+    app.add_url_rule("/api/v1/attempts/<int:attempt_id>/submit", "submit", lambda attempt_id: "", methods=["POST"])
+    assert rule_for(app, "POST", "/api/v1/attempts/", "/submit") is not None
+    assert rule_for(app, "PUT", "/api/v1/attempts/", "/submit") is None
+    assert rule_for(app, "POST", "/api/v1/exams/", "/attempts") is None
+
+
+def test_the_product_app_has_no_benchmark_route(app):
+    assert not [rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/bench")]
+
+
+def test_the_database_check_counts_lost_answers_and_unfinished_attempts():
+    acks = [
+        {"k": "start", "attempt": "1"}, {"k": "start", "attempt": "2"},
+        {"k": "save", "attempt": "1", "position": 1, "response": "A", "seq": 1},
+        {"k": "save", "attempt": "1", "position": 1, "response": "B", "seq": 2},  # the latest wins
+        {"k": "save", "attempt": "1", "position": 2, "response": ["A", "C"], "seq": 3},
+        {"k": "save", "attempt": "2", "position": 1, "response": True, "seq": 1},
+        {"k": "submit", "attempt": "1"}, {"k": "submit", "attempt": "2"},
+    ]
+    attempts = {"1": {"status": "submitted", "finished_at": "x"}, "2": {"status": "in_progress", "finished_at": None}}
+    items = {
+        ("1", 1): ("B", 2, []),
+        ("1", 2): (["D", "A"], 3, ["D", "B", "A", "C"]),  # displayed A, C are original D, A
+        ("2", 1): (False, 1, []),  # acknowledged True, stored False: lost
+    }
+    check = evaluate(acks, attempts, items, [], {"1", "2"})
+    assert check["lost_answers"] == 1 and check["lost_examples"][0]["attempt"] == "2"
+    assert check["acknowledged_items"] == 3 and check["acknowledged_saves"] == 4
+    assert check["acknowledged_but_not_finished"] == 1 and check["expected_finished_but_open"] == 1
+    assert check["attempts_missing"] == 0 and check["submits_acknowledged_twice"] == 0
+
+
+def test_a_newer_stored_answer_is_not_a_lost_one():
+    acks = [{"k": "save", "attempt": "1", "position": 1, "response": "A", "seq": 4}]
+    items = {("1", 1): ("C", 5, [])}  # a later save reached the server though its answer never did
+    assert evaluate(acks, {"1": {"status": "submitted", "finished_at": "x"}}, items, [], set())["lost_answers"] == 0
+    assert to_stored(["B", "A"], ["C", "D"]) == ["C", "D"]
