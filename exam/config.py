@@ -76,6 +76,7 @@ class Defaults:
     CERT_EXPIRING_DAYS = 90
     CERT_PHOTO_MAX_BYTES = 2 * 1024 * 1024
     VERIFY_RATE_LIMIT = "20 per minute"
+    PUBLIC_BASE_URL = None  # e.g. "https://exam.bureau.gov.cn": printed QR codes link to its verification page
     LIST_PDF_PART_ROWS = 400  # long printed lists are rendered in parts of this many rows
     QUESTION_IMPORT_MAX = 20_000  # questions in one import file
 
@@ -88,6 +89,7 @@ ENV_VARS = {
     "EXAM_TIMEZONE": ("BABEL_DEFAULT_TIMEZONE", str),
     "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", lambda v: v.lower() in {"1", "true", "yes"}),
     "PASSWORD_HASH_METHOD": ("PASSWORD_HASH_METHOD", str),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
 }
 
 

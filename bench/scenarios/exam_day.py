@@ -141,9 +141,9 @@ def create_exam(app, title: str, *, closes_in_seconds: int, time_limit_minutes: 
 def stored_attempts(app, exam_ids: list[int]) -> tuple[dict, dict, list]:
     """attempt id -> {user, status, finished_at}; (attempt id, position) -> (response, seq, option_order);
     and (exam, user, count) for any examinee with more than one attempt."""
-    from exam.exams.models import Attempt, AttemptItem
     from sqlalchemy import func, select
 
+    from exam.exams.models import Attempt, AttemptItem
     from exam.extensions import db
 
     with app.app_context():

@@ -89,10 +89,10 @@ def test_eligibility_takes_the_same_number_of_queries_for_5_or_40_people(app, ma
             cat = db.session.get(EnforcementCategory, category)
             for r in cat.requirements:
                 _ = r.subject
-            statements = []
+            statements: list[int] = []
 
-            def count(*_args, **_kwargs):
-                statements.append(1)
+            def count(*_args, _seen=statements, **_kwargs):
+                _seen.append(1)
 
             event.listen(db.engine, "before_cursor_execute", count)
             try:
