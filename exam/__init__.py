@@ -84,8 +84,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Please sign in to continue.")
     login_manager.login_message_category = "warning"
 
-    from exam.accounts.models import User
-    from exam.accounts.operations import user_for_token
+    from exam.accounts.operations import user_for_session, user_for_token
     from exam.api import bearer_token, is_api_request
     from exam.errors import unauthorized
 
@@ -94,7 +93,7 @@ def _init_extensions(app: Flask) -> None:
         ident, _, version = user_id.partition(":")
         if not ident.isdigit():
             return None
-        user = db.session.get(User, int(ident))
+        user = user_for_session(int(ident))
         if user is None or str(user.session_version) != version:
             return None  # the password changed or the account was deactivated: the session ends
         return user

@@ -8,6 +8,7 @@ rendered in parts in parallel and numbered across the whole document.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 NAME = "pdf_list"
@@ -72,8 +73,9 @@ def _ours(count: int, database_url: str, instance: str) -> tuple[float, float, i
 
 
 def _in_fresh_process(func, *args):
-    with get_context("spawn").Pool(1) as pool:
-        return pool.apply(func, args)
+    # not multiprocessing.Pool: its workers are daemonic and may not start the list's own render workers
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(func, *args).result()
 
 
 def run(ctx):

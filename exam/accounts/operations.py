@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from exam.accounts.models import EMPLOYMENT_STATUSES, ApiToken, Department, User
 from exam.core import audit
@@ -90,12 +91,20 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token), ApiToken.revoked_at.is_(None))
-    )
-    if row is None or not row.user.is_active:
-        return None
-    return row.user
+    """The active user a live token belongs to, with roles: one query (this runs on every API request)."""
+    return db.session.scalars(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == ApiToken.digest(token), ApiToken.revoked_at.is_(None), User.active.is_(True))
+        .options(joinedload(User.role_rows))
+    ).unique().one_or_none()
+
+
+def user_for_session(user_id: int) -> User | None:
+    """The user of a signed-in session, with roles: one query (this runs on every page)."""
+    return db.session.scalars(
+        select(User).where(User.id == user_id).options(joinedload(User.role_rows))
+    ).unique().one_or_none()
 
 
 # --- departments ------------------------------------------------------------------------------------

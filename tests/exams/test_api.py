@@ -266,7 +266,7 @@ def test_hot_routes_stay_within_their_query_budget(app, client, setup):
                           headers=headers).json["saved"]
     with count_statements(app) as submit:
         assert client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers).status_code == 200
-    budgets = {"start": (start, 14), "get": (get, 4), "autosave": (save, 6), "submit": (submit, 7)}
+    budgets = {"start": (start, 13), "get": (get, 3), "autosave": (save, 5), "submit": (submit, 6)}
     over = {name: len(s) for name, (s, limit) in budgets.items() if len(s) > limit}
     assert not over, "\n".join(f"{name}: {q[:100]}" for name, (s, _) in budgets.items() for q in s)
 
