@@ -164,7 +164,75 @@ class UserCreationWorkload:
         return problems
 
 
-WORKLOADS = [UserCreationWorkload]
+class ExamAutosaveWorkload:
+    """Exam-day writes: examinees' answers autosaved through the exam API (PUT items/{position} with seq).
+
+    Each write is one examinee's answer to one true/false item (displayed and stored keys are the same for that
+    type), with the write number as its seq. After the crash every acknowledged answer must be the stored one
+    (or a later in-flight one), and every attempt must still be there once, in progress and resumable.
+    """
+
+    name = "exam-autosave"
+    examinees = 8
+
+    def prepare(self, app):
+        from exam.accounts import operations as ops
+        from exam.exams import operations as exam_ops
+        from exam.extensions import db
+        from tests.exams import factories
+
+        with app.test_request_context(method="POST"):
+            factories.standard_bank("断电题库", true_false=12)
+            sections = [{"title": "判断题", "type": "true_false", "count": 10, "points": 1,
+                         "categories": ["断电题库"]}]
+            exam = factories.published_exam(title="断电测试考试", categories=("断电题库",), sections=sections)
+            tokens, attempts = [], []
+            for n in range(self.examinees):
+                user, _ = ops.create_user(ops.UserData(username=f"crash-e{n}", name=f"考生{n}"), must_change=False)
+                tokens.append(ops.issue_token(user))
+                attempts.append(exam_ops.start_attempt(exam, user).id)
+            db.session.commit()
+        return {"tokens": tokens, "attempts": attempts, "items": 10}
+
+    def write(self, server: Server, state, n: int):
+        who = n % self.examinees  # consecutive writes (the ones in flight together) go to different examinees
+        position = (n // self.examinees) % state["items"] + 1
+        answer = n % 3 != 0
+        attempt = state["attempts"][who]
+        status, payload = server.request("PUT", f"/api/v1/attempts/{attempt}/items/{position}",
+                                         {"response": answer, "seq": n + 1}, token=state["tokens"][who])
+        if status == 200 and json.loads(payload).get("saved"):
+            return (attempt, position, n + 1, answer)
+        return None
+
+    def check(self, app, state, acknowledged: list) -> list[str]:
+        from sqlalchemy import func, select
+
+        from exam.exams.models import Attempt, AttemptItem
+        from exam.extensions import db
+
+        problems = []
+        latest: dict[tuple[int, int], tuple[int, bool]] = {}
+        for attempt, position, seq, answer in acknowledged:
+            if seq > latest.get((attempt, position), (0, None))[0]:
+                latest[(attempt, position)] = (seq, answer)
+        with app.app_context():
+            stored = {(i.attempt_id, i.position): (i.response_seq, i.response) for i in db.session.scalars(
+                select(AttemptItem).where(AttemptItem.attempt_id.in_(state["attempts"])))}
+            for key, (seq, answer) in latest.items():
+                have_seq, have = stored.get(key, (0, None))
+                if have_seq < seq or (have_seq == seq and have is not answer):
+                    problems.append(f"attempt {key[0]} item {key[1]}: acknowledged seq {seq}={answer}, "
+                                    f"stored seq {have_seq}={have}")
+            rows = db.session.execute(select(Attempt.user_id, func.count(), func.min(Attempt.status))
+                                      .where(Attempt.id.in_(state["attempts"])).group_by(Attempt.user_id)).all()
+            if len(rows) != self.examinees or any(count != 1 or status != "in_progress" for _, count, status in rows):
+                problems.append(f"attempts after the crash: {rows}")
+            db.session.remove()
+        return problems
+
+
+WORKLOADS = [UserCreationWorkload, ExamAutosaveWorkload]
 
 
 @dataclass
