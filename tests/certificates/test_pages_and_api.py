@@ -172,3 +172,14 @@ def test_cli_category_and_expire(app):
     result = runner.invoke(args=["certificates", "category", "计量监督", "--code", "JL", "--validity-years", "4"])
     assert result.exit_code == 0 and "4 years" in result.output
     assert "0 certificates expired" in runner.invoke(args=["certificates", "expire"]).output
+
+
+def test_script_in_a_holders_name_is_shown_as_text_on_public_pages_and_in_the_card(app, client, make_user,
+                                                                                  fake_sources, category):
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    _, _number, token = _issue(app, fake_sources, make_user, category, "V0060", hostile)
+    for path in (f"/verify/{token}", "/officers"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<script>alert("x")' not in html and "<img src=x onerror" not in html
+        assert "&lt;script&gt;" in html
+    assert client.get(f"/api/v1/verify/{token}").get_json()["name"] == hostile  # data, not markup, in JSON

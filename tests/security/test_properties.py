@@ -165,3 +165,26 @@ def test_cell_cleaning_returns_single_line_trimmed_text(value):
     text = clean(value)
     assert isinstance(text, str)
     assert text == text.strip() and "\n" not in text and "\r" not in text and "  " not in text
+
+
+# --- the question-bank import parsers ----------------------------------------------------------------------
+
+_text_file = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=1500)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.binary(max_size=3000) | _text_file.map(lambda t: t.encode("utf-8"))
+       | _text_file.map(lambda t: t.encode("gb18030")),
+       fmt=st.sampled_from(["csv", "gift", "aiken", "xlsx", None]))
+def test_question_import_parsers_refuse_any_file_only_with_a_readable_error(ctx, data, fmt):
+    """Whatever bytes arrive, the parser returns questions and row errors or refuses the file; never crashes."""
+    from exam.core.errors import DomainError
+    from question_bank.importer import parse_file
+
+    try:
+        detected, _questions, errors = parse_file(data, f"upload.{fmt or 'txt'}", fmt)
+    except DomainError as exc:
+        assert exc.message  # a message a person can read
+        return
+    assert all(isinstance(e.get("row"), int) and e.get("message") for e in errors)
+    assert detected in {"csv", "gift", "aiken", "xlsx"}
