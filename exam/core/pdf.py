@@ -194,6 +194,8 @@ def render_pdf_parts(parts: list[str], *, page_size: str = "A4", stylesheets: li
     footers = PdfReader(io.BytesIO(HTML(string=footer_html).write_pdf()))
     for page, footer in zip(writer.pages, footers.pages, strict=True):
         page.merge_page(footer)
+        page.compress_content_streams()  # merging leaves the page's drawing uncompressed
+    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
