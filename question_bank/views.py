@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from exam.core.access import roles_required
 from exam.core.errors import DomainError, ImportRejected
 from exam.core.timeutil import local_today
-from exam.core.web import page_arg
+from exam.core.web import commit_or_flash, page_arg
 from exam.extensions import db
 from question_bank import bp
 from question_bank import operations as ops
@@ -288,18 +288,13 @@ def laws():
 def law_edit(law_id: int | None = None):
     law = db.get_or_404(Law, law_id) if law_id else None
     form = LawForm(obj=law)
-    if form.validate_on_submit():
-        try:
-            ops.save_law(law, name=form.name.data, short_name=form.short_name.data,
-                         effective_on=form.effective_on.data, amended_on=form.amended_on.data,
-                         repealed_on=form.repealed_on.data)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("question_bank.laws"))
+    if form.validate_on_submit() and commit_or_flash(
+        lambda: ops.save_law(law, name=form.name.data, short_name=form.short_name.data,
+                             effective_on=form.effective_on.data, amended_on=form.amended_on.data,
+                             repealed_on=form.repealed_on.data),
+        _("Saved."),
+    ):
+        return redirect(url_for("question_bank.laws"))
     return render_template("question_bank/law_form.html", form=form, law=law)
 
 
@@ -322,14 +317,8 @@ def category_edit(category_id: int | None = None):
         form.parent_id.data = category.parent_id or 0
     if form.validate_on_submit():
         parent = db.session.get(Category, form.parent_id.data) if form.parent_id.data else None
-        try:
-            ops.save_category(category, name=form.name.data, parent=parent, sort_order=form.sort_order.data or 0)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
+        if commit_or_flash(lambda: ops.save_category(category, name=form.name.data, parent=parent,
+                                                     sort_order=form.sort_order.data or 0), _("Saved.")):
             return redirect(url_for("question_bank.categories"))
     return render_template("question_bank/category_form.html", form=form, category=category)
 
@@ -339,14 +328,7 @@ def category_edit(category_id: int | None = None):
 def category_delete(category_id: int):
     category = db.get_or_404(Category, category_id)
     if ConfirmForm().validate_on_submit():
-        try:
-            ops.delete_category(category)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Deleted."), "success")
+        commit_or_flash(lambda: ops.delete_category(category), _("Deleted."))
     return redirect(url_for("question_bank.categories"))
 
 

@@ -24,7 +24,7 @@ from exam.core import audit
 from exam.core.access import login_required, public, roles_required
 from exam.core.errors import DomainError, ImportRejected
 from exam.core.timeutil import utcnow
-from exam.core.web import next_or, page_arg
+from exam.core.web import commit_or_flash, next_or, page_arg
 from exam.extensions import db, limiter
 
 
@@ -195,17 +195,14 @@ def user_set_active(user_id: int):
     user = db.get_or_404(User, user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            activate = request.form.get("active") == "1"
+        activate = request.form.get("active") == "1"
+
+        def change():
             if not activate:
                 ops.require_single_admin_left(user, set())
             ops.set_active(user, activate, by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
+
+        commit_or_flash(change, _("Saved."))
     return redirect(url_for("accounts.users"))
 
 
@@ -247,16 +244,8 @@ def department_edit(dept_id: int | None = None):
         form.parent_id.data = dept.parent_id or 0
     if form.validate_on_submit():
         parent = db.session.get(Department, form.parent_id.data) if form.parent_id.data else None
-        try:
-            ops.save_department(
-                dept, name=form.name.data, code=form.code.data, parent=parent, sort_order=form.sort_order.data or 0
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Saved."), "success")
+        if commit_or_flash(lambda: ops.save_department(dept, name=form.name.data, code=form.code.data, parent=parent,
+                                                       sort_order=form.sort_order.data or 0), _("Saved.")):
             return redirect(url_for("accounts.departments"))
     return render_template("accounts/department_form.html", form=form, dept=dept)
 

@@ -28,7 +28,7 @@ from exam.certificates.models import STATUSES, Certificate, EnforcementCategory,
 from exam.core.access import login_required, public, roles_required
 from exam.core.errors import DomainError
 from exam.core.timeutil import local_today
-from exam.core.web import page_arg
+from exam.core.web import commit_or_flash, page_arg
 from exam.extensions import db, limiter
 
 
@@ -208,14 +208,7 @@ def upload_photo(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PhotoForm()
     if form.validate_on_submit():
-        try:
-            ops.set_photo(user, form.photo.data.read(), by=current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash(_("Photo saved."), "success")
+        commit_or_flash(lambda: ops.set_photo(user, form.photo.data.read(), by=current_user), _("Photo saved."))
     return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                     else url_for("certificates.manage"))
 

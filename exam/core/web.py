@@ -37,3 +37,25 @@ def page_arg() -> int:
         return max(1, min(int(request.args.get("page", 1)), 100_000))
     except ValueError:
         return 1
+
+
+def commit_or_flash(action, success: str | None = None) -> bool:
+    """Run one operation for a form view: commit and flash ``success``, or roll back and flash the rule it broke.
+
+    Returns True when the change was committed (the view then redirects), False when it was refused.
+    """
+    from flask import flash
+
+    from exam.core.errors import DomainError
+    from exam.extensions import db
+
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return False
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return True
