@@ -11,21 +11,25 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from exam.core import audit
+from exam.core import audit, bulk
 from exam.core.errors import ImportRejected
 from exam.core.timeutil import utcnow
 from exam.extensions import db
 from question_bank import operations as ops
 from question_bank.formats import FileRefused, ParsedQuestion
 from question_bank.models import Question, QuestionVersion, question_tags
-from question_bank.types import QUESTION_TYPES
+from question_bank.types import QUESTION_TYPES, normalise_stem
 
 FORMATS = ("xlsx", "csv", "gift", "aiken")
 EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".txt": None, ".gift": "gift", ".aiken": "aiken"}
 DEFAULT_LIMIT = 20_000
+QUESTION_COLUMNS = ("id", "type", "status", "difficulty", "current_number", "category_id", "law_id", "article",
+                    "source", "stem_key", "needs_review", "created_at", "updated_at")
+VERSION_COLUMNS = ("question_id", "number", "type", "stem", "options", "answer", "explanation", "created_at",
+                   "created_by_id")
 
 
 @dataclass
@@ -105,8 +109,19 @@ def parse_file(data: bytes, filename: str | None = None, fmt: str | None = None,
     return fmt, questions, errors
 
 
+def _keys(questions: list[ParsedQuestion]) -> list[tuple]:
+    """Each question's duplicate key (``ops.duplicate_key``), its stem key set on it: each stem normalised once."""
+    keys = []
+    for q in questions:
+        stem = normalise_stem(q.stem)
+        q.stem_key = stem[:ops.STEM_KEY_LENGTH]
+        keys.append((q.type, stem, tuple(sorted(normalise_stem(o.get("text", "")) for o in q.options))
+                     if q.options else ()))
+    return keys
+
+
 def _bank_duplicates(questions: list[ParsedQuestion]) -> dict[tuple, Question]:
-    keys = list({ops.stem_key(q.stem) for q in questions})
+    keys = list({q.stem_key for q in questions})
     found: dict[tuple, Question] = {}
     for start in range(0, len(keys), 500):
         rows = db.session.execute(
@@ -145,12 +160,12 @@ def import_questions(data: bytes, filename: str | None = None, *, fmt: str | Non
         raise ImportRejected(
             _("Nothing was imported: %(n)d questions have errors.", n=len(report.errors)), details=report.errors
         )
+    keys = _keys(questions)
     in_bank = _bank_duplicates(questions)
     seen: dict[tuple, ParsedQuestion] = {}
     to_create: list[ParsedQuestion] = []
     to_update: list[tuple[Question, ParsedQuestion]] = []
-    for q in questions:
-        key = ops.duplicate_key(q.type, q.stem, q.options)
+    for q, key in zip(questions, keys, strict=True):
         if key in seen:
             report.duplicates.append({"row": q.row, "message": _(
                 "%(where)s: the same question as %(other)s; skipped", where=q.label, other=seen[key].label)})
@@ -177,7 +192,7 @@ def import_questions(data: bytes, filename: str | None = None, *, fmt: str | Non
 
 
 def _write(to_create: list[ParsedQuestion], to_update: list[tuple[Question, ParsedQuestion]], *, by) -> None:
-    """New questions go in with a few multi-row INSERTs (10,000 rows of ORM objects would dominate the import)."""
+    """New questions go in with ids reserved up front and one bulk insert per table (COPY on PostgreSQL)."""
     categories: dict[str, object] = {}
     laws: dict[str, object] = {}
     all_tags = {name for _q, p in to_update for name in p.tags} | {name for p in to_create for name in p.tags}
@@ -190,25 +205,20 @@ def _write(to_create: list[ParsedQuestion], to_update: list[tuple[Question, Pars
     db.session.flush()
     by_id = getattr(by, "id", None)
     now = utcnow()
-    for start in range(0, len(to_create), 1000):
-        chunk = to_create[start:start + 1000]
-        ids = db.session.scalars(
-            insert(Question).returning(Question.id, sort_by_parameter_order=True),
-            [{"type": p.type, "status": "active", "difficulty": p.difficulty, "current_number": 1,
-              "category_id": getattr(categories[p.category_path], "id", None),
-              "law_id": getattr(laws[p.law_name], "id", None), "article": p.article if p.law_name else None,
-              "source": p.source, "stem_key": ops.stem_key(p.stem), "needs_review": False,
-              "created_at": now, "updated_at": now} for p in chunk],
-        ).all()
-        db.session.execute(insert(QuestionVersion), [
-            {"question_id": qid, "number": 1, "type": p.type, "stem": p.stem,
-             "options": p.options if QUESTION_TYPES[p.type].has_options else [], "answer": p.answer,
-             "explanation": p.explanation, "created_at": now, "created_by_id": by_id}
-            for qid, p in zip(ids, chunk, strict=True)])
-        links = [{"question_id": qid, "tag_id": tags[name].id} for qid, p in zip(ids, chunk, strict=True)
-                 for name in p.tags]
-        if links:
-            db.session.execute(insert(question_tags), links)
+    ids = bulk.reserve_ids(db.session, Question.__table__, len(to_create))
+    category_ids = {path: getattr(c, "id", None) for path, c in categories.items()}
+    law_ids = {name: getattr(law, "id", None) for name, law in laws.items()}
+    bulk.insert_rows(db.session, Question.__table__, QUESTION_COLUMNS, [
+        (qid, p.type, "active", p.difficulty, 1, category_ids[p.category_path], law_ids[p.law_name],
+         p.article if p.law_name else None, p.source, p.stem_key, False, now, now)
+        for qid, p in zip(ids, to_create, strict=True)])
+    with_options = {code for code, qtype in QUESTION_TYPES.items() if qtype.has_options}
+    bulk.insert_rows(db.session, QuestionVersion.__table__, VERSION_COLUMNS, [
+        (qid, 1, p.type, p.stem, p.options if p.type in with_options else [], p.answer, p.explanation, now, by_id)
+        for qid, p in zip(ids, to_create, strict=True)])
+    tag_ids = {name: tag.id for name, tag in tags.items()}
+    bulk.insert_rows(db.session, question_tags, ("question_id", "tag_id"), [
+        (qid, tag_ids[name]) for qid, p in zip(ids, to_create, strict=True) for name in p.tags])
     for question, p in to_update:
         data = ops.QuestionData(
             type=p.type, stem=p.stem, options=p.options, answer=p.answer, explanation=p.explanation,

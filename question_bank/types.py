@@ -32,11 +32,24 @@ def normalise_text(value: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
+class _OnlyLettersAndNumbers(dict):
+    """A ``str.translate`` table, filled as characters are met: letters and numbers kept, the rest dropped."""
+
+    def __missing__(self, code: int):
+        kept = chr(code) if unicodedata.category(chr(code))[0] in "LN" else None
+        self[code] = kept
+        return kept
+
+
+_LETTERS_AND_NUMBERS = _OnlyLettersAndNumbers()
+_EMPTY_BRACKETS = re.compile(r"[（(]\s*[）)]")
+
+
 def normalise_stem(value: str) -> str:
     """The form used to find duplicate questions: no spaces, no punctuation, half-width, case-folded."""
     text = unicodedata.normalize("NFKC", value or "").casefold()
-    text = re.sub(r"[（(]\s*[）)]", "", text)  # empty answer brackets in stems: "（ ）"
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+    text = _EMPTY_BRACKETS.sub("", text)  # empty answer brackets in stems: "（ ）"
+    return text.translate(_LETTERS_AND_NUMBERS)
 
 
 def round_points(value: float) -> float:

@@ -28,6 +28,7 @@ class ParsedQuestion:
     article: str | None = None
     source: str | None = None
     sheet: str | None = None  # named in messages when the questions come from a second sheet
+    stem_key: str = ""  # set by the importer (operations.stem_key)
 
     @property
     def label(self) -> str:

@@ -11,10 +11,10 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from flask_babel import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -88,25 +88,15 @@ class Table:
 
 
 def xlsx_tables(data: bytes):
-    """(tables, close): the workbook stays open while the rows are read."""
+    """(tables, close): the workbook stays open while the rows are read (by the fast reader, see xlsx_reader)."""
+    from question_bank.formats.xlsx_reader import XlsxBook
+
     check_xlsx(data)
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        book = XlsxBook(data)
+    except Exception as exc:  # openpyxl and lxml raise many kinds for a damaged file
         raise FileRefused(_("The Excel file is damaged and cannot be read.")) from exc
-    return [Table(ws.title, _sheet_rows(ws)) for ws in wb.worksheets], wb.close
-
-
-def _sheet_rows(ws) -> Iterator[tuple[int, list, list[int]]]:
-    for number, cells in enumerate(ws.iter_rows(), start=1):
-        values, formulas = [], []
-        for index, cell in enumerate(cells):
-            value = getattr(cell, "value", None)
-            if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")
-                                                             and getattr(cell, "data_type", "s") != "s"):
-                formulas.append(index)
-            values.append(value)
-        yield number, values, formulas
+    return [Table(title, book.rows(path)) for title, path in book.sheets], book.close
 
 
 def decode_text(data: bytes) -> str:

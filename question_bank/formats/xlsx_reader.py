@@ -1,0 +1,185 @@
+"""A fast reader of .xlsx cell values: the same values as openpyxl's read-only mode, in a fraction of the time.
+
+openpyxl turns every cell into a dict and every shared string into a ``Text`` object; on a 10,000-question file
+that is most of the import. This reader keeps openpyxl for the workbook's structure (sheets, relationships,
+styles, the 1900/1904 epoch: ``ExcelReader`` without its string table and worksheet passes) and reads the string
+table and the sheets itself with lxml, converting each value exactly as openpyxl's ``WorkSheetParser.parse_cell``
+does (``tests/question_bank/test_xlsx_reader.py`` compares both on the same files). It uses openpyxl internals,
+so openpyxl is pinned in requirements.txt.
+
+Formulas come back as their text ("=SUM(A1:A2)") and their columns are reported, like openpyxl with
+``data_only=False``: the importer refuses them rather than trusting a cached value.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from lxml import etree
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
+from openpyxl.utils.datetime import from_excel, from_ISO8601
+from openpyxl.xml.constants import SHEET_MAIN_NS
+
+_NS = f"{{{SHEET_MAIN_NS}}}"
+ROW, CELL, VALUE, FORMULA, INLINE = _NS + "row", _NS + "c", _NS + "v", _NS + "f", _NS + "is"
+SI, T, R = _NS + "si", _NS + "t", _NS + "r"
+_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "remove_comments": True,
+                   "remove_pis": True}
+
+
+def _text(node) -> str:
+    """openpyxl's ``Text.content``: the plain <t>, then the <t> of each rich-text run; phonetic runs left out."""
+    plain, runs = None, []
+    for child in node:
+        tag = child.tag
+        if tag == T:
+            plain = child.text
+        elif tag == R:
+            t = child.find(T)
+            if t is not None and t.text is not None:
+                runs.append(t.text)
+    if not runs:
+        return plain or ""
+    return (plain or "") + "".join(runs)
+
+
+def _shared_strings(archive, package) -> list[str]:
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    part = package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    strings = []
+    with archive.open(part.PartName[1:]) as source:
+        for _event, node in etree.iterparse(source, events=("end",), tag=SI, **_PARSER_OPTIONS):
+            strings.append(_text(node).replace("x005F_", ""))
+            node.clear()
+            while node.getprevious() is not None:
+                del node.getparent()[0]
+    return strings
+
+
+_COLUMNS: dict[str, int] = {}
+
+
+def _column(reference: str) -> int:
+    """'AB12' -> 28 (1-based), cached by the letters."""
+    letters = reference.rstrip("0123456789$").lstrip("$")
+    index = _COLUMNS.get(letters)
+    if index is None:
+        index = 0
+        for ch in letters.upper():
+            index = index * 26 + ord(ch) - 64
+        _COLUMNS[letters] = index
+    return index
+
+
+def _number(text: str):
+    if "." in text or "E" in text or "e" in text:
+        return float(text)
+    return int(text)
+
+
+class XlsxBook:
+    """An open workbook: ``sheets`` is [(title, rows iterator)], ``close()`` releases the archive."""
+
+    def __init__(self, data: bytes):
+        reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=False)
+        reader.read_manifest()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        self._archive = reader.archive
+        wb = reader.wb
+        self._epoch = wb.epoch
+        self._date_formats = set(wb._date_formats)
+        self._timedelta_formats = set(wb._timedelta_formats)
+        self._strings = _shared_strings(reader.archive, reader.package)
+        valid = set(reader.valid_files)
+        self.sheets: list[tuple[str, str]] = [
+            (sheet.name, rel.target) for sheet, rel in reader.parser.find_sheets()
+            if rel.target in valid and "chartsheet" not in rel.Type
+        ]
+
+    def close(self) -> None:
+        self._archive.close()
+
+    def rows(self, path: str) -> Iterator[tuple[int, list, list[int]]]:
+        """(row number, values from column A, 0-based indexes of formula cells) for each row present."""
+        strings, date_formats = self._strings, self._date_formats
+        shared_formulae: dict[str, object] = {}
+        row_number = 0
+        with self._archive.open(path) as source:
+            for _event, row in etree.iterparse(source, events=("end",), tag=ROW, **_PARSER_OPTIONS):
+                r = row.get("r")
+                row_number = (int(r) if r.isdigit() else int(float(r))) if r else row_number + 1
+                values: list = []
+                formulas: list[int] = []
+                column = 0
+                for cell in row:
+                    if cell.tag != CELL:
+                        continue
+                    reference = cell.get("r")
+                    column = _column(reference) if reference else column + 1
+                    data_type = cell.get("t", "n")
+                    value = None
+                    formula = None
+                    for child in cell:
+                        tag = child.tag
+                        if tag == VALUE:
+                            if data_type != "inlineStr":
+                                value = child.text or None
+                        elif tag == FORMULA:
+                            formula = child
+                    if formula is not None:
+                        value = self._formula(formula, reference, shared_formulae)
+                        formulas.append(column - 1)
+                    elif value is not None:
+                        if data_type == "n":
+                            value = _number(value)
+                            style = cell.get("s")
+                            if style and int(style) in date_formats:
+                                value = self._date(value, int(style), reference)
+                        elif data_type == "s":
+                            value = strings[int(value)]
+                        elif data_type == "b":
+                            value = bool(int(value))
+                        elif data_type == "d":
+                            value = from_ISO8601(value)
+                    elif data_type == "inlineStr":
+                        child = cell.find(INLINE)
+                        if child is not None:
+                            value = _text(child)
+                    if value is None:
+                        continue
+                    while len(values) < column - 1:
+                        values.append(None)
+                    if len(values) == column - 1:
+                        values.append(value)
+                    else:  # a cell named twice, or out of order: the later one wins, as in openpyxl
+                        values[column - 1] = value
+                row.clear()
+                while row.getprevious() is not None:
+                    del row.getparent()[0]
+                yield row_number, values, formulas
+
+    def _date(self, value, style: int, reference: str | None):
+        try:
+            return from_excel(value, self._epoch, timedelta=style in self._timedelta_formats)
+        except (OverflowError, ValueError):
+            return "#VALUE!"
+
+    @staticmethod
+    def _formula(node, reference: str | None, shared: dict):
+        from openpyxl.formula.translate import Translator
+
+        text = "=" + (node.text or "")
+        kind = node.get("t")
+        if kind == "shared":
+            index = node.get("si")
+            if index in shared:
+                return shared[index].translate_formula(reference)
+            if text != "=":
+                shared[index] = Translator(text, reference)
+        return text
