@@ -55,18 +55,24 @@ def row_error(row: int, label: str, problems: list[str] | str) -> dict:
     return {"row": row, "message": _("%(where)s: %(problems)s", where=label, problems=text)}
 
 
+_SPACES = re.compile(r"\s+")
+_ODD_SPACES = str.maketrans({"\u3000": " ", "\xa0": " ", "\ufeff": ""})
+
+
 def clean_line(value: Any) -> str:
     """A cell as one line: numbers stored as numbers, full-width and non-breaking spaces, stray line breaks."""
-    if value is None:
+    if value is None or value == "":
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).replace("\u3000", " ").replace("\xa0", " ").replace("\ufeff", "")
-    return re.sub(r"\s+", " ", text).strip()
+    if value.__class__ is not str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    return _SPACES.sub(" ", value.translate(_ODD_SPACES)).strip()
 
 
+_BLANKS = re.compile(r"[ \t\u3000]+")
 _CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
 _CJK_START = re.compile(r"^[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
@@ -78,7 +84,7 @@ def clean_text(value: Any, keep_paragraphs: bool = False) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\ufeff", "")
-    lines = [re.sub(r"[ \t\u3000]+", " ", line).strip() for line in text.split("\n")]
+    lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
     if keep_paragraphs:
         return "\n".join(lines).strip()
     out = ""

@@ -117,32 +117,44 @@ class XlsxBook:
                 values: list = []
                 formulas: list[int] = []
                 column = 0
-                for cell in row:
-                    if cell.tag != CELL:
-                        continue
+                for cell in row.iterchildren(CELL):
                     reference = cell.get("r")
                     column = _column(reference) if reference else column + 1
+                    count = len(cell)
+                    if not count:
+                        continue
                     data_type = cell.get("t", "n")
-                    value = None
-                    formula = None
-                    for child in cell:
+                    value = formula = None
+                    if count == 1:  # the usual cell: one <v>, or one <is> of an inline string
+                        child = cell[0]
                         tag = child.tag
                         if tag == VALUE:
                             if data_type != "inlineStr":
                                 value = child.text or None
                         elif tag == FORMULA:
                             formula = child
+                        elif tag == INLINE and data_type == "inlineStr":
+                            value = _text(child)
+                            data_type = "inlineStr done"
+                    else:
+                        for child in cell:
+                            tag = child.tag
+                            if tag == VALUE:
+                                if data_type != "inlineStr":
+                                    value = child.text or None
+                            elif tag == FORMULA:
+                                formula = child
                     if formula is not None:
                         value = self._formula(formula, reference, shared_formulae)
                         formulas.append(column - 1)
                     elif value is not None:
-                        if data_type == "n":
+                        if data_type == "s":
+                            value = strings[int(value)]
+                        elif data_type == "n":
                             value = _number(value)
                             style = cell.get("s")
                             if style and int(style) in date_formats:
                                 value = self._date(value, int(style), reference)
-                        elif data_type == "s":
-                            value = strings[int(value)]
                         elif data_type == "b":
                             value = bool(int(value))
                         elif data_type == "d":

@@ -116,7 +116,8 @@ SHEET = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"
  xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
 <sheetData>
-<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c><c t="inlineStr"><is><t xml:space="preserve"> \xe5\x86\x85\xe8\x81\x94 </t></is></c></row>
+<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c>
+<c t="inlineStr"><is><t xml:space="preserve"> \xe5\x86\x85\xe8\x81\x94 </t></is></c></row>
 <row r="3" spans="1:6"><c r="A3" t="str"><f>A1&amp;B1</f><v>\xe9\xa2\x98\xe5\x9e\x8b\xe9\xa2\x98\xe5\xb9\xb2</v></c>
 <c r="C3"><f t="shared" ref="C3:C5" si="0">D3*2</f><v>4</v></c><c r="D3"><v>2</v></c><c r="E3" t="b"><v>1</v></c>
 <c r="F3" t="e"><v>#N/A</v></c></row>
