@@ -6,12 +6,14 @@ changes the database (and even then not on a dry run).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import String, any_, bindparam, func, literal_column, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import selectinload
 
 from exam.core import audit, bulk
@@ -120,18 +122,29 @@ def _keys(questions: list[ParsedQuestion]) -> list[tuple]:
     return keys
 
 
+def _keys_in(keys: list[str]):
+    """A condition "stem key is one of ``keys``" with one bound parameter however many keys there are."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Question.stem_key == any_(bindparam("stem_keys", keys, type_=ARRAY(String)))
+    listed = select(literal_column("value")).select_from(
+        func.json_each(bindparam("stem_keys", json.dumps(keys, ensure_ascii=False))))
+    return Question.stem_key.in_(listed)
+
+
 def _bank_duplicates(questions: list[ParsedQuestion]) -> dict[tuple, Question]:
-    keys = list({q.stem_key for q in questions})
+    """The bank's questions with a stem key of the file, by duplicate key: one query, however big the file."""
+    keys = sorted({q.stem_key for q in questions})
     found: dict[tuple, Question] = {}
-    for start in range(0, len(keys), 500):
-        rows = db.session.execute(
-            select(Question, QuestionVersion)
-            .join(QuestionVersion, (QuestionVersion.question_id == Question.id)
-                  & (QuestionVersion.number == Question.current_number))
-            .where(Question.stem_key.in_(keys[start:start + 500]))
-        ).all()
-        for question, version in rows:
-            found.setdefault(ops.duplicate_key(question.type, version.stem, version.options), question)
+    if not keys:
+        return found
+    rows = db.session.execute(
+        select(Question, QuestionVersion)
+        .join(QuestionVersion, (QuestionVersion.question_id == Question.id)
+              & (QuestionVersion.number == Question.current_number))
+        .where(_keys_in(keys))
+    ).all()
+    for question, version in rows:
+        found.setdefault(ops.duplicate_key(question.type, version.stem, version.options), question)
     return found
 
 
