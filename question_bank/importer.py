@@ -26,7 +26,8 @@ from question_bank.models import Question, QuestionVersion, question_tags
 from question_bank.types import QUESTION_TYPES, normalise_stem
 
 FORMATS = ("xlsx", "csv", "gift", "aiken")
-EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv", ".txt": None, ".gift": "gift", ".aiken": "aiken"}
+EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xlsx", ".csv": "csv", ".txt": None, ".gift": "gift",
+              ".aiken": "aiken"}
 DEFAULT_LIMIT = 20_000
 QUESTION_COLUMNS = ("id", "type", "status", "difficulty", "current_number", "category_id", "law_id", "article",
                     "source", "stem_key", "needs_review", "created_at", "updated_at")
@@ -62,8 +63,6 @@ def detect_format(data: bytes, filename: str | None, fmt: str | None = None) -> 
     extension = os.path.splitext(filename or "")[1].lower()
     if EXTENSIONS.get(extension):
         return EXTENSIONS[extension]
-    if extension == ".xls":
-        return "xlsx"  # refused with a clear message by the reader
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         return "xlsx"
     head = data[:20000].decode("utf-8", errors="ignore")
@@ -84,7 +83,7 @@ def parse_file(data: bytes, filename: str | None = None, fmt: str | None = None,
     fmt = detect_format(data, filename, fmt)
     limit = import_limit()
     try:
-        if fmt == "xlsx":
+        if fmt == "xlsx":  # .xlsx, and old .xls workbooks
             tables, close = spreadsheet.xlsx_tables(data)
             try:
                 questions, errors = spreadsheet.parse_tables(tables, limit=limit, default_category=default_category)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from flask_babel import gettext as _
@@ -64,12 +65,28 @@ def clean_line(value: Any) -> str:
     if value is None or value == "":
         return ""
     if value.__class__ is not str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        value = str(value)
+        value = cell_text(value)
     return _SPACES.sub(" ", value.translate(_ODD_SPACES)).strip()
+
+
+def cell_text(value: Any) -> str:
+    """A value as a spreadsheet shows it: 1.0 (numbers are floats in .xls and CSV-born sheets) as "1", a date
+    typed in a cell (Excel turns "2021-7-15" into one) as "2021-07-15", a time as "09:30"."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M" if not value.second else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M" if not value.second else "%H:%M:%S")
+    return str(value)
 
 
 _BLANKS = re.compile(r"[ \t\u3000]+")
@@ -81,9 +98,7 @@ def clean_text(value: Any, keep_paragraphs: bool = False) -> str:
     """Longer text (stems, explanations): each line trimmed; a break inside a Chinese sentence is removed."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\ufeff", "")
+    text = cell_text(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").replace("\ufeff", "")
     lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
     if keep_paragraphs:
         return "\n".join(lines).strip()

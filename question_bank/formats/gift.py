@@ -135,6 +135,8 @@ def clean_category(path: str) -> str:
     parts = [p for p in path.split("/") if p.strip()]
     if parts and parts[0].lower() in {"top", "默认", "default"}:
         parts = parts[1:]
+    if parts and re.match(r"(?i)^(default for |默认\s*for |默认(类别)?$)", parts[0].strip()):
+        parts = parts[1:]  # Moodle's own "Default for <course>" category
     return "/".join(p.strip() for p in parts)
 
 
@@ -220,6 +222,10 @@ def _parse_question(text: str, first: int, label: str, category: str, meta: dict
     if is_html:  # Moodle's [html] questions: keep the text, drop the markup
         stem = html_to_text(stem)
         options = [{"key": o["key"], "text": html_to_text(o["text"])} for o in options]
+        if explanation:
+            explanation = html_to_text(explanation) or None
+        if qtype.code == "fill_blank":
+            answer = [[html_to_text(a) for a in blank] for blank in answer]
     if not stem:
         raise FormatError(_("the stem is empty"))
     if qtype.code == "case_analysis":

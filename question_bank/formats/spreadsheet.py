@@ -19,60 +19,21 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from question_bank.formats import FileRefused, ParsedQuestion, clean_line, clean_text, row_error, row_label
+from question_bank.formats.aliases import map_header
 from question_bank.operations import _translate_check, split_citation, split_tags
 from question_bank.types import OPTION_KEYS, QUESTION_TYPES, FormatError, type_for_label
 
 HEADERS = ["题型", "题干", *[f"选项{k}" for k in OPTION_KEYS], "答案", "解析", "难度", "分类", "标签", "法律依据",
            "评分要点", "来源"]
-HEADER_ALIASES: dict[str, set[str]] = {
-    "type": {"题型", "试题类型", "题目类型", "类型", "type", "question type"},
-    "stem": {"题干", "题目", "试题", "试题内容", "题目内容", "问题", "stem", "question"},
-    "answer": {"答案", "正确答案", "标准答案", "参考答案", "answer", "correct answer"},
-    "explanation": {"解析", "答案解析", "试题解析", "explanation", "analysis"},
-    "difficulty": {"难度", "难易程度", "难度系数", "difficulty"},
-    "category": {"分类", "类别", "题目分类", "试题分类", "知识点", "category"},
-    "tags": {"标签", "tags", "tag"},
-    "law": {"法律依据", "依据", "法规依据", "出处", "law", "legal basis"},
-    "scoring": {"评分要点", "评分标准", "得分点", "scoring_points", "scoring points"},
-    "source": {"来源", "来源期数", "学法材料", "source"},
-}
-for _key in OPTION_KEYS:
-    HEADER_ALIASES[f"option_{_key}"] = {f"选项{_key}", f"{_key}选项", _key, f"选项 {_key}", f"option_{_key}",
-                                        f"option {_key}", f"option{_key}"}
 DIFFICULTY_WORDS = {"容易": 1, "简单": 1, "易": 1, "较易": 2, "中等": 3, "中": 3, "一般": 3, "较难": 4,
                     "难": 5, "困难": 5}
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
 
-def _norm_title(value) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKC", clean_line(value))
-    text = re.sub(r"[(\[【][^)\]】]*[)\]】]", "", text)  # 题干(必填), 答案【必填】
-    return re.sub(r"[\s_:：*]+", "", text).casefold()
-
-
-_ALIAS_INDEX = {_norm_title(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
-
-
-def map_header(values: list) -> dict[str, int] | None:
-    """Column positions when ``values`` is a title row (it has a stem column and an answer or type column)."""
-    columns: dict[str, int] = {}
-    for index, value in enumerate(values):
-        key = _ALIAS_INDEX.get(_norm_title(value))
-        if key and key not in columns:
-            columns[key] = index
-    if "stem" in columns and ("answer" in columns or "type" in columns):
-        return columns
-    return None
-
-
 # --- reading -----------------------------------------------------------------------------------------
 
 def check_xlsx(data: bytes) -> None:
-    if data.startswith(OLE_MAGIC):
-        raise FileRefused(_("This is an old Excel 97-2003 (.xls) file. Open it in Excel and save it as .xlsx."))
     if not data.startswith(XLSX_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
         raise FileRefused(_("The file is not an Excel workbook (.xlsx)."))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -91,6 +52,11 @@ def xlsx_tables(data: bytes):
     """(tables, close): the workbook stays open while the rows are read (by the fast reader, see xlsx_reader)."""
     from question_bank.formats.xlsx_reader import XlsxBook
 
+    if data.startswith(OLE_MAGIC):  # an old .xls, whatever its name says
+        from question_bank.formats.xls_reader import open_xls
+
+        sheets, close = open_xls(data)
+        return [Table(title, rows) for title, rows in sheets], close
     check_xlsx(data)
     try:
         book = XlsxBook(data)
@@ -206,6 +172,15 @@ def parse_row(number: int, named_sheet: str | None, values: list, formulas: list
     if not stem:
         problems.append(_("the stem is empty"))
     texts = [clean_line(raw(f"option_{key}")) for key in OPTION_KEYS]
+    if "options" in columns and not any(texts):
+        cell = clean_text(raw("options"), keep_paragraphs=True)
+        if cell:
+            split = split_options(cell)
+            if split is None:
+                problems.append(_("the options cell could not be split into options; write them as "
+                                  "“A.… B.… C.…”, or in the columns 选项A, 选项B, …"))
+            else:
+                texts = [clean_line(t) for t in split] + [""] * (len(OPTION_KEYS) - len(split))
     last = max((i for i, t in enumerate(texts) if t), default=-1)
     options: list[dict] = []
     for index in range(last + 1):
@@ -248,9 +223,33 @@ def _check(qtype, options, answer) -> list[str]:
     return [_translate_check(p) for p in qtype.check(options if qtype.has_options else [], answer)]
 
 
+_OPTION_MARK = re.compile(r"(?:^|(?<=[\s;；,，]))[(（]?([A-HＡ-Ｈ])\s*(?:[)）]\s*[.．、:：]?|[.．、:：])\s*")
+
+
+def split_options(text: str) -> list[str] | None:
+    """One cell holding every option, "A.一年 B.二年" or "A、一年\nB、二年" -> ["一年", "二年"]; None if it is not
+    such a cell. Markers count only in order (A, then B, ...), so a "B" inside an option's text is left alone."""
+    marks = []
+    for match in _OPTION_MARK.finditer(text):
+        letter = match.group(1).translate(_FULL_WIDTH_LETTERS)
+        if len(marks) < len(OPTION_KEYS) and letter == OPTION_KEYS[len(marks)]:
+            marks.append(match)
+    if len(marks) < 2 or marks[0].start() != 0:
+        return None
+    options = []
+    for index, match in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        options.append(text[match.end():end].strip().rstrip(";；,，").strip())
+    return options if all(options) else None
+
+
+_FULL_WIDTH_LETTERS = str.maketrans("ＡＢＣＤＥＦＧＨ", "ABCDEFGH")
+
+
 def _guess_type(values, columns):
     """No 题型 column: options and one letter = single, several letters = multiple, 对/错 = true/false."""
-    has_options = any(clean_line(values[i]) for k, i in columns.items() if k.startswith("option_") and i < len(values))
+    has_options = any(clean_line(values[i]) for k, i in columns.items()
+                      if (k.startswith("option_") or k == "options") and i < len(values))
     index = columns.get("answer")
     answer = clean_line(values[index]) if index is not None and index < len(values) else ""
     if has_options:
