@@ -69,8 +69,8 @@ class CategoryForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("Question file (.xlsx, .csv, GIFT or Aiken .txt)"), validators=[FileRequired()])
-    format = SelectField(_l("Format"), choices=[("", _l("Recognise from the file")), ("xlsx", "Excel (.xlsx)"),
+    file = FileField(_l("Question file (.xlsx, .xls, .csv, GIFT or Aiken .txt)"), validators=[FileRequired()])
+    format = SelectField(_l("Format"), choices=[("", _l("Recognise from the file")), ("xlsx", "Excel (.xlsx, .xls)"),
                                                 ("csv", "CSV"), ("gift", "GIFT"), ("aiken", "Aiken")],
                          validators=[Optional()])
     category = StringField(_l("Category for questions without one"), validators=[Optional(), Length(max=300)])
