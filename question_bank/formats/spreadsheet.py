@@ -62,7 +62,7 @@ def xlsx_tables(data: bytes):
         book = XlsxBook(data)
     except Exception as exc:  # openpyxl and lxml raise many kinds for a damaged file
         raise FileRefused(_("The Excel file is damaged and cannot be read.")) from exc
-    return [Table(title, book.rows(path)) for title, path in book.sheets], book.close
+    return [Table(title, book.rows(path, fill_merged=True)) for title, path in book.sheets], book.close
 
 
 def decode_text(data: bytes) -> str:

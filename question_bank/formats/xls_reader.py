@@ -24,7 +24,8 @@ EOF_RECORD = 0x000A
 def open_xls(data: bytes):
     """(sheets, close): sheets are (title, rows iterator) like XlsxBook's."""
     try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=_Quiet(), ignore_workbook_corruption=True)
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, formatting_info=True, logfile=_Quiet(),
+                                  ignore_workbook_corruption=True)
     except xlrd.XLRDError as exc:
         if "encrypt" in str(exc).lower():
             raise FileRefused(_("The .xls workbook is protected by a password. Remove the password and try "
@@ -44,11 +45,13 @@ class _Quiet:
 
 
 def _rows(book, index: int) -> Iterator[tuple[int, list, list[int]]]:
+    from question_bank.formats.xlsx_reader import merge_filled
+
     sheet = book.sheet_by_index(index)
     formulas = formula_cells(book, index)
-    for r in range(sheet.nrows):
-        values = [_value(book, cell) for cell in sheet.row(r)]
-        yield r + 1, values, formulas.get(r, [])
+    rows = ((r + 1, [_value(book, cell) for cell in sheet.row(r)], formulas.get(r, [])) for r in range(sheet.nrows))
+    ranges = [(r1 + 1, r2, c1 + 1, c2) for r1, r2, c1, c2 in sheet.merged_cells]  # xlrd: half-open, 0-based
+    yield from merge_filled(rows, ranges) if ranges else rows
 
 
 def _value(book, cell):

@@ -14,6 +14,7 @@ Formulas come back as their text ("=SUM(A1:A2)") and their columns are reported,
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 
 from lxml import etree
@@ -62,6 +63,33 @@ def _shared_strings(archive, package) -> list[str]:
 
 
 _COLUMNS: dict[str, int] = {}
+_MERGE_REF = re.compile(rb"<mergeCell\s+ref=[\"']([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)[\"']")
+
+
+def merge_filled(rows, ranges: list[tuple[int, int, int, int]]):
+    """``rows`` with each merged range's top-left value (and formula mark) copied into the range's other cells."""
+    by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+    for r1, r2, c1, c2 in ranges:
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:  # a whole-sheet merge is formatting, not content
+            continue
+        for r in range(r1, r2 + 1):
+            by_row.setdefault(r, []).append((r1, c1, c1, c2))
+    top_left: dict[tuple[int, int], tuple] = {}
+    for number, values, formulas in rows:
+        for r1, c1, first, last in by_row.get(number, ()):
+            if number == r1:
+                top_left[(r1, c1)] = (values[c1 - 1] if c1 <= len(values) else None, c1 - 1 in formulas)
+            value, formula = top_left.get((r1, c1), (None, False))
+            if value is None:
+                continue
+            while len(values) < last:
+                values.append(None)
+            for column in range(first, last + 1):
+                if values[column - 1] is None:
+                    values[column - 1] = value
+                    if formula and column - 1 not in formulas:
+                        formulas.append(column - 1)
+        yield number, values, formulas
 
 
 def _column(reference: str) -> int:
@@ -105,8 +133,36 @@ class XlsxBook:
     def close(self) -> None:
         self._archive.close()
 
-    def rows(self, path: str) -> Iterator[tuple[int, list, list[int]]]:
-        """(row number, values from column A, 0-based indexes of formula cells) for each row present."""
+    def rows(self, path: str, *, fill_merged: bool = False) -> Iterator[tuple[int, list, list[int]]]:
+        """(row number, values from column A, 0-based indexes of formula cells) for each row present.
+
+        ``fill_merged``: every cell of a merged range reads as its top-left cell, as a person sees the sheet
+        (a 题型 or 分类 cell merged down over the rows of its questions); openpyxl leaves them empty.
+        """
+        rows = self._rows(path)
+        if fill_merged:
+            ranges = self._merged_ranges(path)
+            if ranges:
+                return merge_filled(rows, ranges)
+        return rows
+
+    def _merged_ranges(self, path: str) -> list[tuple[int, int, int, int]]:
+        """(first row, last row, first column, last column), 1-based, of the sheet's merged ranges."""
+        with self._archive.open(path) as source:
+            data = source.read()
+        start = data.rfind(b"<mergeCells")
+        if start < 0:
+            return []
+        ranges = []
+        for match in _MERGE_REF.finditer(data, start):
+            first, _colon, last = match.group(1).decode("ascii").partition(":")
+            if not last:
+                continue
+            r1, r2 = int(first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+            ranges.append((r1, r2, _column(first), _column(last)))
+        return ranges
+
+    def _rows(self, path: str) -> Iterator[tuple[int, list, list[int]]]:
         strings, date_formats = self._strings, self._date_formats
         shared_formulae: dict[str, object] = {}
         row_number = 0

@@ -388,3 +388,40 @@ def test_an_export_of_every_type_imports_back_exactly(ctx):
         assert report.imported == 5, report.errors
         db.session.commit()
         assert snapshot() == before, fmt
+
+
+# --- merged cells ----------------------------------------------------------------------------------------
+
+def test_a_type_and_a_category_merged_down_over_their_questions_apply_to_each_row(ctx):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["题型", "分类", "题干", "选项A", "选项B", "答案"])
+    ws.append(["单选题", "公共法律知识/行政处罚", "第一题（ ）。", "甲", "乙", "A"])
+    ws.append([None, None, "第二题（ ）。", "甲", "乙", "B"])
+    ws.append([None, "专业法律知识/计量", "第三题（ ）。", "甲", "乙", "A"])
+    ws.append(["判断题", None, "第四题。", None, None, "对"])
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("B2:B3")
+    ws.merge_cells("B4:B5")
+    report = import_questions(saved(wb), "merged.xlsx")
+    assert report.imported == 4, report.errors
+    found = {stem: (q.type, q.category.path) for stem, q in by_stem().items()}
+    assert found == {"第一题（ ）。": ("single", "公共法律知识/行政处罚"),
+                     "第二题（ ）。": ("single", "公共法律知识/行政处罚"),
+                     "第三题（ ）。": ("single", "专业法律知识/计量"), "第四题。": ("true_false", "专业法律知识/计量")}
+
+
+def test_merged_cells_of_an_xls_apply_to_each_row(ctx):
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("题库")
+    for c, title in enumerate(["题型", "题干", "选项A", "选项B", "答案"]):
+        sheet.write(0, c, title)
+    sheet.write_merge(1, 2, 0, 0, "单选题")
+    for r, stem in ((1, "第一题（ ）。"), (2, "第二题（ ）。")):
+        for c, value in enumerate([stem, "甲", "乙", "B"], start=1):
+            sheet.write(r, c, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = import_questions(buffer.getvalue(), "merged.xls")
+    assert report.imported == 2, report.errors
+    assert {q.type for q in by_stem().values()} == {"single"}
