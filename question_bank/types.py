@@ -455,7 +455,17 @@ def type_for_label(label: str) -> QuestionType | None:
         for qtype in QUESTION_TYPES.values():
             for word in (qtype.code, qtype.label, *qtype.aliases):
                 _LABELS.setdefault(normalise_text(word).replace(" ", ""), qtype)
-    return _LABELS.get(normalise_text(label).replace(" ", ""))
+    word = normalise_text(label).replace(" ", "")
+    found = _LABELS.get(word)
+    if found is None and word:  # "一、单选题", "单选题(每题1分)", "第二部分 判断题": numbering and notes around it
+        word = _LABEL_NOTES.sub("", word)
+        word = _LABEL_NUMBERING.sub("", word)
+        found = _LABELS.get(word)
+    return found
+
+
+_LABEL_NOTES = re.compile(r"[(\[【][^)\]】]*[)\]】]")
+_LABEL_NUMBERING = re.compile(r"^(第?[一二三四五六七八九十0-9]+(部分|类|题)?[、.:)]?)")
 
 
 QUESTION_TYPES: dict[str, QuestionType] = {

@@ -181,6 +181,7 @@ def parse_row(number: int, named_sheet: str | None, values: list, formulas: list
                                   "“A.… B.… C.…”, or in the columns 选项A, 选项B, …"))
             else:
                 texts = [clean_line(t) for t in split] + [""] * (len(OPTION_KEYS) - len(split))
+    texts = _without_letter_prefixes(texts)
     last = max((i for i, t in enumerate(texts) if t), default=-1)
     options: list[dict] = []
     for index in range(last + 1):
@@ -244,6 +245,20 @@ def split_options(text: str) -> list[str] | None:
 
 
 _FULL_WIDTH_LETTERS = str.maketrans("ＡＢＣＤＥＦＧＨ", "ABCDEFGH")
+_LETTER_PREFIX = re.compile(r"^[(（]?([A-HＡ-Ｈ])\s*(?:[)）]\s*[.．、:：]?|[.．、:：])\s*")
+
+
+def _without_letter_prefixes(texts: list[str]) -> list[str]:
+    """Option cells written "A.一年", "B、二年": the letter of its own column is dropped, when every filled cell
+    has it (a text that merely starts with a letter is left alone)."""
+    filled = [(i, t) for i, t in enumerate(texts) if t]
+    if not filled:
+        return texts
+    for index, text in filled:
+        match = _LETTER_PREFIX.match(text)
+        if not match or match.group(1).translate(_FULL_WIDTH_LETTERS) != OPTION_KEYS[index] or not text[match.end():]:
+            return texts
+    return [_LETTER_PREFIX.sub("", t, count=1) if t else t for t in texts]
 
 
 def _guess_type(values, columns):

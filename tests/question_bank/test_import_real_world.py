@@ -425,3 +425,23 @@ def test_merged_cells_of_an_xls_apply_to_each_row(ctx):
     report = import_questions(buffer.getvalue(), "merged.xls")
     assert report.imported == 2, report.errors
     assert {q.type for q in by_stem().values()} == {"single"}
+
+
+def test_option_cells_with_their_letter_and_numbered_sheet_names(ctx):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "一、单项选择题(每题1分)"
+    ws.append(["题干", "选项A", "选项B", "选项C", "答案"])
+    ws.append(["第一题（ ）。", "A.一年", "B.二年", "C.三年", "B"])
+    ws.append(["第二题（ ）。", "A、Ａ级", "B、B级", "C、C级", "A"])
+    ws.append(["第三题（ ）。", "A级", "B级", "C级", "C"])  # letters that belong to the text stay
+    judged = wb.create_sheet("第二部分 判断题")
+    judged.append(["题干", "答案"])
+    judged.append(["第四题。", "×"])
+    report = import_questions(saved(wb), "numbered.xlsx")
+    assert report.imported == 4, report.errors
+    found = by_stem()
+    assert [o["text"] for o in found["第一题（ ）。"].current.options] == ["一年", "二年", "三年"]
+    assert [o["text"] for o in found["第二题（ ）。"].current.options] == ["Ａ级", "B级", "C级"]
+    assert [o["text"] for o in found["第三题（ ）。"].current.options] == ["A级", "B级", "C级"]
+    assert found["第四题。"].type == "true_false" and found["第四题。"].current.answer is False
