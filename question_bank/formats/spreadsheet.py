@@ -1,8 +1,10 @@
-"""The Excel (.xlsx) and CSV question template: one row per question.
+"""The Excel (.xlsx, old .xls) and CSV question template: one row per question.
 
-Columns (Chinese or English titles, any order; a title row may sit under a few heading rows):
-题型 type, 题干 stem, 选项A…选项H option_a…option_h, 答案 answer, 解析 explanation, 难度 difficulty,
-分类 category, 标签 tags, 法律依据 law, 评分要点 scoring_points, 来源 source.
+Columns (Chinese or English titles, any order; title rows may sit above the header, which is found by its
+titles; every accepted spelling is in ``aliases.py``): 题型 type, 题干 stem, 选项A…选项H option_a…option_h (or one
+选项 column "A.… B.…"), 答案 answer, 解析 explanation, 难度 difficulty, 分类 category, 标签 tags, 法律依据 law,
+评分要点 scoring_points, 来源 source. A sheet named after a type (单选题, 多选题, ...) needs no 题型 column; cells
+merged down over several rows count for each of them; formulas are refused.
 """
 
 from __future__ import annotations

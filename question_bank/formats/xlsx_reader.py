@@ -66,6 +66,21 @@ _COLUMNS: dict[str, int] = {}
 _MERGE_REF = re.compile(rb"<mergeCell\s+ref=[\"']([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)[\"']")
 
 
+def _merged_ranges(data: bytes) -> list[tuple[int, int, int, int]]:
+    """(first row, last row, first column, last column), 1-based, of a sheet's merged ranges."""
+    start = data.rfind(b"<mergeCells")
+    if start < 0:
+        return []
+    ranges = []
+    for match in _MERGE_REF.finditer(data, start):
+        first, _colon, last = match.group(1).decode("ascii").partition(":")
+        if not last:
+            continue
+        r1, r2 = int(first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+        ranges.append((r1, r2, _column(first), _column(last)))
+    return ranges
+
+
 def merge_filled(rows, ranges: list[tuple[int, int, int, int]]):
     """``rows`` with each merged range's top-left value (and formula mark) copied into the range's other cells."""
     by_row: dict[int, list[tuple[int, int, int, int]]] = {}
@@ -139,34 +154,19 @@ class XlsxBook:
         ``fill_merged``: every cell of a merged range reads as its top-left cell, as a person sees the sheet
         (a 题型 or 分类 cell merged down over the rows of its questions); openpyxl leaves them empty.
         """
-        rows = self._rows(path)
-        if fill_merged:
-            ranges = self._merged_ranges(path)
-            if ranges:
-                return merge_filled(rows, ranges)
-        return rows
-
-    def _merged_ranges(self, path: str) -> list[tuple[int, int, int, int]]:
-        """(first row, last row, first column, last column), 1-based, of the sheet's merged ranges."""
+        if not fill_merged:
+            return self._rows(self._archive.open(path))
         with self._archive.open(path) as source:
             data = source.read()
-        start = data.rfind(b"<mergeCells")
-        if start < 0:
-            return []
-        ranges = []
-        for match in _MERGE_REF.finditer(data, start):
-            first, _colon, last = match.group(1).decode("ascii").partition(":")
-            if not last:
-                continue
-            r1, r2 = int(first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-            ranges.append((r1, r2, _column(first), _column(last)))
-        return ranges
+        rows = self._rows(io.BytesIO(data))
+        ranges = _merged_ranges(data)
+        return merge_filled(rows, ranges) if ranges else rows
 
-    def _rows(self, path: str) -> Iterator[tuple[int, list, list[int]]]:
+    def _rows(self, source) -> Iterator[tuple[int, list, list[int]]]:
         strings, date_formats = self._strings, self._date_formats
         shared_formulae: dict[str, object] = {}
         row_number = 0
-        with self._archive.open(path) as source:
+        with source:
             for _event, row in etree.iterparse(source, events=("end",), tag=ROW, **_PARSER_OPTIONS):
                 r = row.get("r")
                 row_number = (int(r) if r.isdigit() else int(float(r))) if r else row_number + 1
