@@ -21,7 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from question_bank.formats import FileRefused, ParsedQuestion, clean_line, clean_text, row_error, row_label
-from question_bank.formats.aliases import map_header
+from question_bank.formats.aliases import ALIAS_INDEX, map_header, normal_title
 from question_bank.operations import _translate_check, split_citation, split_tags
 from question_bank.types import OPTION_KEYS, QUESTION_TYPES, FormatError, type_for_label
 
@@ -125,19 +125,26 @@ def parse_tables(tables: Iterable[Table], *, limit: int, default_category: str =
     for table in tables:
         named = found_header  # rows of a second sheet with questions carry its name
         columns = None
+        section = table.name  # the type of rows without a 题型: the sheet's name, or the last section heading
         for number, values, formulas in table.rows:
             if columns is None:
                 if number > 20:
                     break
                 columns = map_header(values)
                 continue
+            heading = _section_heading(values)
+            if heading is not None:
+                section = heading
+                continue
             used = [values[i] for i in columns.values() if i < len(values)]
             if all(clean_line(v) == "" for v in used):
                 continue  # blank rows, and rows with only a pre-filled 序号
+            if _repeated_header(values, columns):
+                continue
             if len(questions) + len(errors) >= limit:
                 raise FileRefused(_("The file has more than %(n)d questions. Split it into smaller files.",
                                     n=limit))
-            parsed = parse_row(number, table.name if named else None, values, formulas, columns, table.name,
+            parsed = parse_row(number, table.name if named else None, values, formulas, columns, section,
                                default_category)
             if isinstance(parsed, dict):
                 errors.append(parsed)
@@ -148,6 +155,26 @@ def parse_tables(tables: Iterable[Table], *, limit: int, default_category: str =
         raise FileRefused(_("No title row was found. The first row must hold the column titles 题型, 题干, "
                             "选项A…, 答案 (download the template)."))
     return questions, errors
+
+
+def _section_heading(values: list) -> str | None:
+    """A row holding only a type's name ("一、单项选择题", "二、判断题(每题1分)", maybe merged across the row):
+    the rows under it are of that type. None for any other row."""
+    filled = {v for v in values if v is not None and v != ""}
+    if len(filled) != 1:
+        return None
+    text = next(iter(filled))
+    if not isinstance(text, str) or len(text) > 40:
+        return None
+    qtype = type_for_label(clean_line(text))
+    return qtype.label if qtype is not None else None
+
+
+def _repeated_header(values: list, columns: dict[str, int]) -> bool:
+    """The title row again (files pasted together, or a header above each section)."""
+    index = columns["stem"]
+    return index < len(values) and isinstance(values[index], str) and len(values[index]) < 20 and \
+        ALIAS_INDEX.get(normal_title(values[index])) == "stem"
 
 
 def parse_row(number: int, named_sheet: str | None, values: list, formulas: list[int], columns: dict[str, int],

@@ -445,3 +445,25 @@ def test_option_cells_with_their_letter_and_numbered_sheet_names(ctx):
     assert [o["text"] for o in found["第二题（ ）。"].current.options] == ["Ａ级", "B级", "C级"]
     assert [o["text"] for o in found["第三题（ ）。"].current.options] == ["A级", "B级", "C级"]
     assert found["第四题。"].type == "true_false" and found["第四题。"].current.answer is False
+
+
+def test_one_sheet_with_section_headings_instead_of_a_type_column(ctx):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["2026年度行政执法人员法律知识题库"])
+    ws.merge_cells("A1:E1")
+    ws.append(["序号", "题干", "选项A", "选项B", "答案"])
+    ws.append(["一、单项选择题（每题1分）"])
+    ws.merge_cells("A3:E3")
+    ws.append([1, "单选第一题（ ）。", "甲", "乙", "A"])
+    ws.append([2, "单选第二题（ ）。", "甲", "乙", "B"])
+    ws.append(["二、判断题"])
+    ws.append(["序号", "题干", "选项A", "选项B", "答案"])  # the header again above the section
+    ws.append([1, "判断第一题。", None, None, "对"])
+    ws.append(["三、填空题"])
+    ws.append([1, "填空第一题（ ）日。", None, None, "15"])
+    report = import_questions(saved(wb), "sections.xlsx")
+    assert report.imported == 4, report.errors
+    assert {stem: q.type for stem, q in by_stem().items()} == {
+        "单选第一题（ ）。": "single", "单选第二题（ ）。": "single", "判断第一题。": "true_false",
+        "填空第一题（ ）日。": "fill_blank"}
