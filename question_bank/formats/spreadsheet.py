@@ -221,7 +221,7 @@ def parse_row(number: int, named_sheet: str | None, values: list, formulas: list
     if qtype.has_options and len(options) < 2:
         problems.append(_("a choice question needs at least two options"))
     answer_text = clean_text(raw("answer"), keep_paragraphs=not qtype.objective) if qtype.code in (
-        "case_analysis", "fill_blank") else clean_line(raw("answer"))
+        "case_analysis", "fill_blank") else _ANSWER_LABEL.sub("", clean_line(raw("answer")))
     answer = None
     try:
         options, answer = qtype.answer_from_cells(options, answer_text, clean_text(raw("scoring"), True))
@@ -273,6 +273,7 @@ def split_options(text: str) -> list[str] | None:
     return options if all(options) else None
 
 
+_ANSWER_LABEL = re.compile(r"^(?:正确|参考|标准)?答案\s*[:：]\s*")  # "正确答案：A" in an answer cell
 _FULL_WIDTH_LETTERS = str.maketrans("ＡＢＣＤＥＦＧＨ", "ABCDEFGH")
 _LETTER_PREFIX = re.compile(r"^[(（]?([A-HＡ-Ｈ])\s*(?:[)）]\s*[.．、:：]?|[.．、:：])\s*")
 

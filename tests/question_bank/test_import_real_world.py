@@ -434,7 +434,7 @@ def test_option_cells_with_their_letter_and_numbered_sheet_names(ctx):
     ws.append(["题干", "选项A", "选项B", "选项C", "答案"])
     ws.append(["第一题（ ）。", "A.一年", "B.二年", "C.三年", "B"])
     ws.append(["第二题（ ）。", "A、Ａ级", "B、B级", "C、C级", "A"])
-    ws.append(["第三题（ ）。", "A级", "B级", "C级", "C"])  # letters that belong to the text stay
+    ws.append(["第三题（ ）。", "A级", "B级", "C级", "答案：C"])  # letters that belong to the text stay
     judged = wb.create_sheet("第二部分 判断题")
     judged.append(["题干", "答案"])
     judged.append(["第四题。", "×"])
