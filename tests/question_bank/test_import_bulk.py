@@ -63,3 +63,23 @@ def test_reserved_ids_follow_the_existing_rows_and_are_not_reused(ctx):
     ids = bulk.reserve_ids(db.session, Question.__table__, 3)
     assert len(set(ids)) == 3 and min(ids) > highest
     assert db.session.scalar(select(func.count()).select_from(QuestionVersion)) == 5
+
+
+def test_a_failure_after_the_bulk_inserts_leaves_nothing_behind(ctx, monkeypatch):
+    sent = []
+    original = bulk.insert_rows
+
+    def failing(session, table, columns, rows):
+        sent.append(table.name)
+        if table.name == "question_tags":
+            raise RuntimeError("the database went away")
+        return original(session, table, columns, rows)
+
+    monkeypatch.setattr(bulk, "insert_rows", failing)
+    try:
+        import_questions(benchmark_workbook(30), "bench.xlsx")
+    except RuntimeError:
+        db.session.rollback()
+    assert sent == ["questions", "question_versions", "question_tags"]
+    assert db.session.scalar(select(func.count()).select_from(Question)) == 0
+    assert db.session.scalar(select(func.count()).select_from(QuestionVersion)) == 0
