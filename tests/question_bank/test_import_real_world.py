@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pytest
 import xlwt
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import select
 
@@ -467,3 +469,13 @@ def test_one_sheet_with_section_headings_instead_of_a_type_column(ctx):
     assert {stem: q.type for stem, q in by_stem().items()} == {
         "单选第一题（ ）。": "single", "单选第二题（ ）。": "single", "判断第一题。": "true_false",
         "填空第一题（ ）日。": "fill_blank"}
+
+
+@given(texts=st.lists(st.text(alphabet="一二三四五六七八九十年日月元罚款警告甲乙丙丁0123456789 ", min_size=1,
+                              max_size=12).map(str.strip).filter(bool), min_size=2, max_size=8),
+       style=st.sampled_from(["{k}.{t} ", "{k}、{t}\n", "{k}．{t}；", "({k}){t} ", "{k}:{t}\r\n", "（{k}）{t}  "]))
+def test_any_options_written_in_one_cell_split_back(texts, style):
+    from question_bank.formats.spreadsheet import split_options
+
+    cell = "".join(style.format(k=k, t=t) for k, t in zip("ABCDEFGH", texts, strict=False)).strip()
+    assert split_options(cell) == texts
