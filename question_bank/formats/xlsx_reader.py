@@ -107,14 +107,23 @@ def merge_filled(rows, ranges: list[tuple[int, int, int, int]]):
         yield number, values, formulas
 
 
+MAX_COLUMN = 16384  # XFD, Excel's last column
+_LETTERS = re.compile(r"[A-Za-z]{1,3}")
+
+
 def _column(reference: str) -> int:
-    """'AB12' -> 28 (1-based), cached by the letters."""
+    """'AB12' -> 28 (1-based), cached by the letters. ValueError past XFD or for anything but A–Z (a damaged or
+    hostile file must not make a row of a billion cells)."""
     letters = reference.rstrip("0123456789$").lstrip("$")
     index = _COLUMNS.get(letters)
     if index is None:
+        if not _LETTERS.fullmatch(letters):
+            raise ValueError(f"bad cell reference {reference[:20]!r}")
         index = 0
         for ch in letters.upper():
             index = index * 26 + ord(ch) - 64
+        if index > MAX_COLUMN:
+            raise ValueError(f"bad cell reference {reference[:20]!r}")
         _COLUMNS[letters] = index
     return index
 

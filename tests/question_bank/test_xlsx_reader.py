@@ -153,3 +153,16 @@ def test_dates_of_a_1904_workbook_match_openpyxl():
     ws.append(["日期", datetime(2020, 2, 29, 12, 0), date(1999, 12, 31)])
     data = _saved(wb)
     assert fast_view(data) == openpyxl_view(data)
+
+
+def test_a_cell_reference_past_the_last_column_is_refused_as_damaged(ctx):
+    import pytest
+
+    from exam.core.errors import ImportRejected
+    from question_bank.importer import import_questions
+
+    sheet = SHEET.replace(b'<c r="D3"><v>2</v></c>', b'<c r="ZZZZZZZZZ3"><v>2</v></c>')
+    data = _replace_parts(_saved(Workbook()), {"xl/worksheets/sheet1.xml": sheet, "xl/sharedStrings.xml": STRINGS})
+    with pytest.raises(ImportRejected) as exc:
+        import_questions(data, "hostile.xlsx")
+    assert "损坏" in exc.value.message
