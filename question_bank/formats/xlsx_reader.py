@@ -84,9 +84,13 @@ def _merged_ranges(data: bytes) -> list[tuple[int, int, int, int]]:
 def merge_filled(rows, ranges: list[tuple[int, int, int, int]]):
     """``rows`` with each merged range's top-left value (and formula mark) copied into the range's other cells."""
     by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+    budget = 1_000_000  # row entries in all: a hostile file's thousands of tall ranges must not fill the memory
     for r1, r2, c1, c2 in ranges:
         if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:  # a whole-sheet merge is formatting, not content
             continue
+        budget -= r2 - r1 + 1
+        if budget < 0:
+            break
         for r in range(r1, r2 + 1):
             by_row.setdefault(r, []).append((r1, c1, c1, c2))
     top_left: dict[tuple[int, int], tuple] = {}
