@@ -77,7 +77,8 @@ def _merged_ranges(data: bytes) -> list[tuple[int, int, int, int]]:
         if not last:
             continue
         r1, r2 = int(first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")), int(last.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-        ranges.append((r1, r2, _column(first), _column(last)))
+        c1, c2 = _column(first), _column(last)
+        ranges.append((min(r1, r2), max(r1, r2), min(c1, c2), max(c1, c2)))
     return ranges
 
 
