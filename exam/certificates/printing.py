@@ -13,8 +13,17 @@ from exam.extensions import db
 
 
 def verify_url(cert: Certificate) -> str:
+    """The public verification page of ``cert``: under PUBLIC_BASE_URL when set, else this request's host.
+
+    Outside a request (the CLI) and without SERVER_NAME, url_for cannot build URLs; the path is built from the
+    URL map directly."""
     base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("certificates.verify", token=cert.verification_token)
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        path = url_for("certificates.verify", token=cert.verification_token)
+    else:
+        root = (current_app.config.get("APPLICATION_ROOT") or "/").rstrip("/")
+        path = root + current_app.url_map.bind("localhost").build("certificates.verify",
+                                                                 {"token": cert.verification_token})
     if base:
         return base.rstrip("/") + path
     if has_request_context():
