@@ -7,9 +7,9 @@ the embedded font is the one measured, so wrapping by width is exact enough. Eve
 cell's line breaks are known before rendering, so the HTML given to WeasyPrint is only fixed-height blocks of
 unwrappable lines (``white-space: pre``), one page per block, and ``第 x 页 共 y 页`` is plain text.
 
-Cells are not boxes: each line of a row is one line of text whose spans are pushed to their column by a
-``padding-left`` computed from the measured width of the text before them; the column rules are a few
-absolutely placed lines per page. That keeps WeasyPrint's work to shaping and drawing the text.
+Cells are not boxes: each line of a row is one run of text in which every cell's text is pushed to its column
+by spaces (two space widths of the font, combined to within ~0.3 pt of the measured gap); the column rules
+are a few absolutely placed lines per page. WeasyPrint's work is shaping and drawing one text per row.
 
 Use :func:`plan_table` for the page plan and :func:`table_html` for the stylesheet and the HTML of each page;
 the renderer is :func:`exam.core.pdf.render_pages` (parallel worker processes, joined into one document).
@@ -82,6 +82,7 @@ def font_metrics(family: str = FONT_FAMILY, bold: bool = False) -> FontMetrics:
 # A break may come before and after every CJK character; other runs of letters and digits stay whole
 # unless they alone are wider than the line.
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0002fa1f"
+_CONTROLS = re.compile(r"[\t\r\x0b\x0c\x00-\x08\x0e-\x1f\x7f]")  # a tab would jump to a tab stop
 _TOKENS = re.compile(rf"[{_CJK}]|[ \t]+|[^ \t{_CJK}]+")
 
 
@@ -224,8 +225,9 @@ def plan_table(columns: list[str], rows: list[list], *, title: str, meta: str, t
     regular = font_metrics(FONT_FAMILY, False)
     bold = font_metrics(FONT_FAMILY, True)
     size = style.font_size
-    headers = [number_header, *[str(c) for c in columns]]
-    cells = [[str(n), *("" if v is None else str(v) for v in row)] for n, row in enumerate(rows, start=1)]
+    headers = [number_header, *[_CONTROLS.sub(" ", str(c)) for c in columns]]
+    cells = [[str(n), *("" if v is None else _CONTROLS.sub(" ", str(v)) for v in row)]
+             for n, row in enumerate(rows, start=1)]
     ncols = len(headers)
     cell_pad = 2 * style.pad_x + style.slack + style.rule
     width_of = regular.width
@@ -249,9 +251,9 @@ def plan_table(columns: list[str], rows: list[list], *, title: str, meta: str, t
     header = lay_out(headers, bold)
     header.height += style.rule  # the header carries the table's top rule too
     text_width = style.content_width - style.slack
-    title_lines = wrap(title, text_width, bold, style.title_size)
-    meta_lines = wrap(meta, text_width, regular, size)
-    trailer_lines = wrap(trailer, text_width, regular, style.trailer_size)
+    title_lines = wrap(_CONTROLS.sub(" ", title), text_width, bold, style.title_size)
+    meta_lines = wrap(_CONTROLS.sub(" ", meta), text_width, regular, size)
+    trailer_lines = wrap(_CONTROLS.sub(" ", trailer), text_width, regular, style.trailer_size)
     plan = TablePlan(style, headers, widths, header, title_lines, meta_lines, trailer_lines, [])
 
     capacity = style.content_height - style.bottom_slack
@@ -293,7 +295,9 @@ def _table_css(plan: TablePlan) -> str:
     lines = [
         f"@page {{ size: {_f(s.page_width)}pt {_f(s.page_height)}pt; margin: 0; }}",
         f"html, body {{ margin: 0; font-family: '{FONT_FAMILY}', sans-serif; font-size: {_f(s.font_size)}pt;"
-        f" line-height: {_f(s.line_height)}pt; color: #000; }}",
+        f" line-height: {_f(s.line_height)}pt; color: #000;"
+        # no kerning and no ligatures: a line is exactly as wide as the sum of its measured advances
+        " font-kerning: none; font-variant-ligatures: none; }",
         # a page is a block a little shorter than the sheet, so WeasyPrint never has a break to look for
         f".pg {{ position: relative; height: {_f(s.page_height - 1)}pt; overflow: hidden; break-after: page; }}",
         ".pg.end { break-after: auto; }",
@@ -321,49 +325,68 @@ def _table_css(plan: TablePlan) -> str:
     return "\n".join(lines)
 
 
+EN_SPACE = "\u2002"
+
+
 class _Gaps:
-    """CSS classes for the horizontal gaps before cell texts, rounded to 0.1 pt (a class per distinct gap:
-    WeasyPrint computes a style attribute per element, a shared class once)."""
+    """Fill the horizontal gap before a cell's text with spaces (U+0020 and the en space U+2002, both in the
+    font), so a whole row is one run of text: WeasyPrint lays out and draws one text box per row instead of a
+    box per cell. Two space widths combine to within about 0.3 pt of any gap at 9 pt."""
 
-    def __init__(self):
-        self.classes: dict[int, str] = {}
+    def __init__(self, metrics: FontMetrics, size: float):
+        self.space = metrics.advances.get(0x20, 224)
+        self.en = metrics.advances.get(0x2002, metrics.units_per_em // 2)
+        self.scale = size / metrics.units_per_em
+        self.cache: dict[int, tuple[str, float]] = {}
 
-    def span(self, gap: float, text: str) -> tuple[str, float]:
-        tenths = round(gap * 10)
-        name = self.classes.setdefault(tenths, f"g{len(self.classes)}")
-        return f'<span class="{name}">{html.escape(text, quote=False)}</span>', tenths / 10
+    def fill(self, gap: float) -> tuple[str, float]:
+        """The spaces closest to ``gap`` points, and their width."""
+        target = round(gap / self.scale)
+        if target in self.cache:
+            return self.cache[target]
+        best = (abs(target), 0, 0)
+        for spaces in range(0, self.en // 2 + 1):
+            rest = target - spaces * self.space
+            if rest < -self.space:
+                break
+            ens = max(0, round(rest / self.en))
+            error = abs(rest - ens * self.en)
+            if error < best[0]:
+                best = (error, spaces, ens)
+        _, spaces, ens = best
+        result = (EN_SPACE * ens + " " * spaces, (spaces * self.space + ens * self.en) * self.scale)
+        self.cache[target] = result
+        return result
 
-    def css(self) -> str:
-        return "\n".join(f".{name} {{ padding-left: {tenths / 10:.1f}pt; }}" for tenths, name in self.classes.items())
 
-
-def _line_html(texts: list[str], starts: list[float], metrics: FontMetrics, size: float, gaps: _Gaps) -> str:
-    """One line of a row: each non-empty cell's text pushed to its column by the measured width before it."""
+def line_text(texts: list[str], starts: list[float], metrics: FontMetrics, size: float, gaps: _Gaps
+              ) -> tuple[str, float]:
+    """One line of a row as one string, and its width: each non-empty cell's text pushed to its column by
+    spaces, measured from where the previous text really ends, so rounding never adds up along the line."""
     parts = []
     pen = 0.0
     for text, start in zip(texts, starts, strict=True):
         if not text:
             continue
-        if pen == start == 0.0:
-            parts.append(html.escape(text, quote=False))  # the first column needs no span
-        else:
-            span, gap = gaps.span(start - pen, text)
-            parts.append(span)
-            start = pen + gap  # where the text really starts, so rounding never adds up along the line
-        pen = start + metrics.width(text, size)
-    return "".join(parts)
+        if start > pen:
+            filler, width = gaps.fill(start - pen)
+            parts.append(filler)
+            pen += width
+        parts.append(text)
+        pen += metrics.width(text, size)
+    return "".join(parts), pen
 
 
 def _row_html(row: PlannedRow, starts: list[float], metrics: FontMetrics, size: float, gaps: _Gaps,
               extra: str = "") -> str:
-    lines = "<br>".join(_line_html(texts, starts, metrics, size, gaps) for texts in row.lines)
+    lines = "\n".join(html.escape(line_text(texts, starts, metrics, size, gaps)[0], quote=False)
+                      for texts in row.lines)
     return f'<div class="row h{len(row.lines)}{extra}">{lines}</div>'
 
 
 def table_html(plan: TablePlan, *, running_left: str, running_right: str, footer_right: str
                ) -> tuple[str, list[str]]:
     """The stylesheet and the HTML of every planned page (each page one block, to go in one ``<body>``)."""
-    gaps = _Gaps()
     s = plan.style
     regular = font_metrics(FONT_FAMILY, False)
     bold = font_metrics(FONT_FAMILY, True)
@@ -374,7 +397,8 @@ def table_html(plan: TablePlan, *, running_left: str, running_right: str, footer
     starts = [x - starts[0] for x in starts]  # relative to the first text position (the row's left padding)
     rules = "".join(f'<div class="rule" style="left:{_f(x)}pt"></div>'
                     for x in [sum(plan.widths[:k]) for k in range(len(plan.widths))] + [s.content_width - s.rule])
-    header = _row_html(plan.header, starts, bold, s.font_size, gaps, " hd")
+    gaps = _Gaps(regular, s.font_size)
+    header = _row_html(plan.header, starts, bold, s.font_size, _Gaps(bold, s.font_size), " hd")
     esc = html.escape
     total = len(plan.pages)
     top = (f'<div class="run top l">{esc(running_left)}</div>'
@@ -396,4 +420,4 @@ def table_html(plan: TablePlan, *, running_left: str, running_right: str, footer
             parts.append(f'<div class="trailer">{esc(chr(10).join(plan.trailer_lines))}</div>')
         parts.append("</div></div>")
         pages.append("".join(parts))
-    return _table_css(plan) + "\n" + gaps.css(), pages
+    return _table_css(plan), pages

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from exam.certificates import printing
 from exam.certificates.models import PrintedList
-from exam.core.pdf_table import TableStyle, font_metrics, plan_table, table_html, wrap
+from exam.core.pdf_table import TableStyle, _Gaps, font_metrics, line_text, plan_table, table_html, wrap
 
 COLUMNS = ["证号", "姓名", "工号", "部门", "执法类别", "有效期至", "执法区域"]
 LONG = "本市行政区域、以及由上级机关依法委托的其他区域,包括但不限于开发区、高新区、港区和保税区等特殊监管区域"
@@ -115,12 +115,14 @@ def test_the_pdf_prints_the_plan_every_row_once_in_order_with_totals_on_the_last
     assert "合计" not in "".join(texts[:-1])
 
 
-def test_weasyprint_lays_out_each_cell_text_in_its_column_and_each_row_on_its_planned_page():
-    """The spans are placed by measured widths: where WeasyPrint puts each text is where the plan put it."""
+def test_weasyprint_lays_out_each_row_line_where_and_as_wide_as_planned():
+    """A row's line is one text whose cells are pushed to their columns by spaces; it starts at the first column
+    and ends where the measured widths say, so every cell in it starts where the plan put it."""
     from weasyprint import HTML
     from weasyprint.formatting_structure.boxes import TextBox
 
     rows = _rows(120)
+    rows[5][1] = "Tab\there"  # a tab would jump to a tab stop: printed as a space
     plan = _plan(rows)
     css, pages = table_html(plan, running_left="T-1", running_right="打印人", footer_right="校验码")
     document = HTML(string=f"<html><head><meta charset='utf-8'><style>{css}</style></head><body>"
@@ -128,21 +130,23 @@ def test_weasyprint_lays_out_each_cell_text_in_its_column_and_each_row_on_its_pl
     assert len(document.pages) == len(plan.pages)
     style = plan.style
     px = 0.75  # points per CSS pixel
-    starts = [style.margin_side + sum(plan.widths[:k]) + style.pad_x + style.rule for k in range(len(plan.widths))]
+    metrics = font_metrics()
+    starts = [sum(plan.widths[:k]) for k in range(len(plan.widths))]
+    left = style.margin_side + style.pad_x + style.rule
     bottom = style.page_height - style.margin_bottom
+    checked = 0
     for planned, laid_out in zip(plan.pages, document.pages, strict=True):
-        texts = [box for box in laid_out._page_box.descendants(placeholders=True) if isinstance(box, TextBox)]
-        by_text = {}
-        for box in texts:
-            by_text.setdefault(box.text, []).append(box)
+        boxes = {box.text: box for box in laid_out._page_box.descendants(placeholders=True)
+                 if isinstance(box, TextBox)}
         for row in planned.rows:
             for line in row.lines:
-                for k, text in enumerate(line):
-                    if not text:
-                        continue
-                    box = next(b for b in by_text[text] if b.position_x * px == pytest.approx(starts[k], abs=1.0))
-                    assert (box.position_y + box.height) * px <= bottom + 0.5  # nothing below the table's area
-            assert row.number is None or str(row.number) in by_text
+                text, width = line_text(line, starts, metrics, style.font_size, _Gaps(metrics, style.font_size))
+                box = boxes[text]
+                assert box.position_x * px == pytest.approx(left, abs=0.3)
+                assert box.width * px == pytest.approx(width, abs=0.6), text
+                assert (box.position_y + box.height) * px <= bottom + 0.5  # nothing below the table's area
+                checked += 1
+    assert checked > 120
 
 
 def test_a_reprint_of_a_kept_list_is_the_same_document(app):
