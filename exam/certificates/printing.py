@@ -11,6 +11,8 @@ from exam.certificates.models import Certificate, HolderPhoto, PrintedList
 from exam.core.timeutil import to_local
 from exam.extensions import db
 
+MAX_PART_ROWS = 5000  # ~320 MB peak for a part of this many rows
+
 
 def verify_url(cert: Certificate) -> str:
     """The public verification page of ``cert``: under PUBLIC_BASE_URL when set, else this request's host.
@@ -55,8 +57,8 @@ def list_pdf(printed: PrintedList) -> bytes:
     """A printed list: pages planned from the font's metrics, rendered in parallel parts, joined in order.
 
     Everything printed comes from the kept list (rows, serial, printer, time, hash), so a reprint is the same
-    document. Parts hold about ``LIST_PDF_PART_ROWS`` rows each (whole pages)."""
-    from exam.core.pdf import render_pages
+    document (on a machine with the same number of CPUs: the parts, and so the font subsets, follow it)."""
+    from exam.core.pdf import allowed_cpus, render_pages
     from exam.core.pdf_table import plan_table, table_html
 
     printed_at = to_local(printed.printed_at)
@@ -71,6 +73,9 @@ def list_pdf(printed: PrintedList) -> bytes:
         running_right=f"打印人:{printed.printed_by_name}  打印时间:{printed_at.strftime('%Y-%m-%d %H:%M')}",
         footer_right=f"校验码 {printed.rows_hash[:16]}")
     rows_per_page = max(1, count // max(1, len(pages)))
-    part_rows = int(current_app.config["LIST_PDF_PART_ROWS"])
+    # one part per allowed CPU, at least LIST_PDF_PART_ROWS rows each (a part's fixed cost and font subset),
+    # at most MAX_PART_ROWS (each part's layout is held in memory while it renders)
+    part_rows = max(int(current_app.config["LIST_PDF_PART_ROWS"]), -(-count // allowed_cpus()))
+    part_rows = min(part_rows, MAX_PART_ROWS)
     return render_pages(pages, css, title=printed.title, created=printed_at.isoformat(),
                         author=printed.printed_by_name, pages_per_part=max(1, part_rows // rows_per_page))

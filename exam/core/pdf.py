@@ -177,9 +177,10 @@ def render_pages(pages: list[str], css: str, *, title: str, created: str, author
     """Render a long document whose pages are already planned (see ``exam.core.pdf_table``).
 
     Each item of ``pages`` is the HTML of exactly one sheet (a block that ends with a page break), ``css``
-    their stylesheet. Consecutive pages are grouped in parts of ``pages_per_part``, rendered in parallel
-    worker processes (as many as the CPUs this process may use) and joined in order; the page numbers are
-    already in the pages, so nothing is stamped afterwards. The same static-only fetcher guards every part.
+    their stylesheet. Consecutive pages are grouped in parts of ``pages_per_part``, rendered in parallel (this
+    process and worker processes, as many as the CPUs this process may use) and joined in order; the page
+    numbers are already in the pages, so nothing is stamped afterwards. Each part embeds its own font subset,
+    so fewer, larger parts make a smaller file. The same static-only fetcher guards every part.
     ``created`` (ISO 8601) is the document's date, so a reprint gives the same bytes.
     """
     from concurrent.futures import ProcessPoolExecutor
@@ -196,9 +197,11 @@ def render_pages(pages: list[str], css: str, *, title: str, created: str, author
     jobs = [(html, static_folder, static_url_path) for html in parts]
     workers = min(len(jobs), workers if workers is not None else allowed_cpus())
     if workers > 1:
-        # spawn, not fork: the web server's worker has threads, and a forked copy of their locks can hang
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            rendered = list(pool.map(_render_document, jobs))
+        # spawn, not fork: the web server's worker has threads, and a forked copy of their locks can hang.
+        # This process renders the first part itself while the workers start and take the others.
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
+            rest = pool.map(_render_document, jobs[1:])
+            rendered = [_render_document(jobs[0]), *rest]
     else:
         rendered = [_render_document(job) for job in jobs]
     if len(rendered) == 1:
