@@ -269,7 +269,8 @@ def plan_table(columns: list[str], rows: list[list], *, title: str, meta: str, t
                                  len(row.lines[i:i + max_lines]) * style.line_height + 2 * style.pad_y + style.rule)
                       for i in range(0, len(row.lines), max_lines)]
         for piece in pieces:
-            if used + piece.height > capacity and page.rows:
+            # a page takes at least one row, except the first, whose title may leave too little room
+            if used + piece.height > capacity and (page.rows or page.first):
                 plan.pages.append(page)
                 page = PlannedPage(page.number + 1)
                 used = header.height

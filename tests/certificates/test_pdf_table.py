@@ -85,6 +85,24 @@ def test_a_row_taller_than_a_page_continues_on_the_next_page_with_its_number_onc
     assert len(plan.pages) >= 3
 
 
+def test_a_first_row_too_tall_for_the_room_under_the_title_starts_on_page_two():
+    rows = _rows(2)
+    for times in range(20, 40):  # a row that fits an empty page, not the first page under the title
+        rows[0][6] = LONG * times
+        plan = _plan(rows)
+        room = plan.style.content_height - plan.style.bottom_slack - plan.header.height
+        height = next(r.height for p in plan.pages for r in p.rows if r.number == 1)
+        if room - plan.title_height < height <= room:
+            break
+    else:
+        pytest.fail("no row of the wanted height")
+    style = plan.style
+    assert plan.pages[0].rows == [] and plan.pages[1].rows[0].number == 1
+    for page in plan.pages:
+        used = plan.header.height + (plan.title_height if page.first else 0) + sum(r.height for r in page.rows)
+        assert used <= style.content_height - style.bottom_slack
+
+
 def _printed(rows, serial="T-9", hash_="c" * 64) -> PrintedList:
     return PrintedList(serial=serial, kind="valid", title="有效执法证持证人员名单", columns=COLUMNS, rows=rows,
                        rows_hash=hash_, printed_by_name="吴人事", printed_at=datetime(2026, 11, 27, 1, 30))
