@@ -154,10 +154,10 @@ def allowed_cpus() -> int:
 
 
 def _render_document(job: tuple) -> bytes:
-    """Render one part in a worker process (no Flask app there: the fetcher is built from the paths).
+    """Render one part, here or in a worker process (no Flask app there: the fetcher is built from the paths).
 
-    The garbage collector is paused: WeasyPrint builds millions of small objects and frees them together at
-    the end, so collections in between only rescan them."""
+    The garbage collector is paused for the render (process-wide, a few seconds): WeasyPrint builds millions
+    of small objects and frees them together at the end, so collections in between only rescan them."""
     import gc
 
     html, static_folder, static_url_path = job
