@@ -530,6 +530,7 @@ def set_photo(user: User, data: bytes, *, by: User | None = None) -> HolderPhoto
                 raise CertificateError(_("The photo has too many pixels."))
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (600, 800))  # a large JPEG is decoded at a reduced scale
             image = image.convert("RGB")
             image.thumbnail((600, 800))
             out = io.BytesIO()

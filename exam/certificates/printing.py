@@ -11,10 +11,21 @@ from exam.certificates.models import Certificate, HolderPhoto, PrintedList
 from exam.core.timeutil import to_local
 from exam.extensions import db
 
+MAX_PART_ROWS = 5000  # ~320 MB peak for a part of this many rows
+
 
 def verify_url(cert: Certificate) -> str:
+    """The public verification page of ``cert``: under PUBLIC_BASE_URL when set, else this request's host.
+
+    Outside a request (the CLI) and without SERVER_NAME, url_for cannot build URLs; the path is built from the
+    URL map directly."""
     base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("certificates.verify", token=cert.verification_token)
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        path = url_for("certificates.verify", token=cert.verification_token)
+    else:
+        root = (current_app.config.get("APPLICATION_ROOT") or "/").rstrip("/")
+        path = root + current_app.url_map.bind("localhost").build("certificates.verify",
+                                                                 {"token": cert.verification_token})
     if base:
         return base.rstrip("/") + path
     if has_request_context():
@@ -43,15 +54,28 @@ def certificate_card_pdf(cert: Certificate) -> bytes:
 
 
 def list_pdf(printed: PrintedList) -> bytes:
-    """A printed list; long ones are rendered in parts (in parallel) and numbered across the whole."""
-    from exam.core.pdf import render_pdf, render_pdf_parts
+    """A printed list: pages planned from the font's metrics, rendered in parallel parts, joined in order.
 
-    size = int(current_app.config["LIST_PDF_PART_ROWS"])
-    numbered = list(enumerate(printed.rows, start=1))
-    chunks = [numbered[i:i + size] for i in range(0, len(numbered), size)] or [[]]
+    Everything printed comes from the kept list (rows, serial, printer, time, hash), so a reprint is the same
+    document (on a machine with the same number of CPUs: the parts, and so the font subsets, follow it)."""
+    from exam.core.pdf import allowed_cpus, render_pages
+    from exam.core.pdf_table import plan_table, table_html
+
     printed_at = to_local(printed.printed_at)
-    parts = [render_template("pdf/hr_list.html", printed=printed, printed_at=printed_at, rows=chunk,
-                             first=n == 0, last=n == len(chunks) - 1) for n, chunk in enumerate(chunks)]
-    if len(parts) == 1:
-        return render_pdf(parts[0])
-    return render_pdf_parts(parts, page_size="A4 landscape")
+    count = len(printed.rows)
+    plan = plan_table(
+        list(printed.columns), list(printed.rows), title=printed.title,
+        meta=(f"编号 {printed.serial} · 共 {count} 条 · 打印人 {printed.printed_by_name} · "
+              f"{printed_at.strftime('%Y年%m月%d日 %H:%M')}"),
+        trailer=f"合计 {count} 条    名单校验码(SHA-256):{printed.rows_hash}")
+    css, pages = table_html(
+        plan, running_left=printed.serial,
+        running_right=f"打印人:{printed.printed_by_name}  打印时间:{printed_at.strftime('%Y-%m-%d %H:%M')}",
+        footer_right=f"校验码 {printed.rows_hash[:16]}")
+    rows_per_page = max(1, count // max(1, len(pages)))
+    # one part per allowed CPU, at least LIST_PDF_PART_ROWS rows each (a part's fixed cost and font subset),
+    # at most MAX_PART_ROWS (each part's layout is held in memory while it renders)
+    part_rows = max(int(current_app.config["LIST_PDF_PART_ROWS"]), -(-count // allowed_cpus()))
+    part_rows = min(part_rows, MAX_PART_ROWS)
+    return render_pages(pages, css, title=printed.title, created=printed_at.isoformat(),
+                        author=printed.printed_by_name, pages_per_part=max(1, part_rows // rows_per_page))

@@ -107,8 +107,12 @@ def seed(rng: random.Random) -> list[str]:
         verdict = ops.check_eligibility([user], zj, today)[user.id]
         if verdict.eligible:
             issued.append(ops.issue_certificate(user, zj, issued_by=None, as_of=today))
-    verdicts = ops.check_eligibility(sitters, zj, today)
-    eligible_waiting = sum(1 for u in sitters if verdicts[u.id].eligible)
+    # someone seconded elsewhere is on HR's lists too, refused for not being employed on staff here
+    away = db.session.scalar(select(User).where(User.employment_status == "seconded", User.username.like("A%"))
+                             .order_by(User.username).limit(1))
+    checked = [*sitters, *([away] if away else [])]
+    verdicts = ops.check_eligibility(checked, zj, today)
+    eligible_waiting = sum(1 for u in checked if verdicts[u.id].eligible)
     reasons = sorted({r.code for v in verdicts.values() for r in v.reasons})
     return [f"Certificates: {len(holders)} from the register (4 due for renewal, 1 suspended, 1 revoked), "
             f"{len(issued)} issued today through the gate, {eligible_waiting} more eligible to issue; "

@@ -28,6 +28,7 @@ from exam.certificates.models import STATUSES, Certificate, EnforcementCategory,
 from exam.core.access import login_required, public, roles_required
 from exam.core.errors import DomainError
 from exam.core.timeutil import local_today
+from exam.core.uploads import read_upload
 from exam.core.web import commit_or_flash, page_arg
 from exam.extensions import db, limiter
 
@@ -208,7 +209,12 @@ def upload_photo(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PhotoForm()
     if form.validate_on_submit():
-        commit_or_flash(lambda: ops.set_photo(user, form.photo.data.read(), by=current_user), _("Photo saved."))
+        def save():
+            # read at most the limit plus one byte: a huge file is refused without being held in memory
+            data, _name = read_upload(form.photo.data, int(current_app.config["CERT_PHOTO_MAX_BYTES"]))
+            return ops.set_photo(user, data, by=current_user)
+
+        commit_or_flash(save, _("Photo saved."))
     return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
                     else url_for("certificates.manage"))
 

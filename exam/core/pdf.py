@@ -145,57 +145,79 @@ def _write(html: str, fetcher: StaticOnlyFetcher, base: str, static_base: str, s
 
 # --- long documents --------------------------------------------------------------------------------------
 
-# Parts are rendered without page numbers; the numbers of the whole document are stamped on afterwards.
-_NO_PAGE_NUMBERS = "@page { @bottom-center { content: none; } }"
-_FOOTER_HTML = """<!doctype html><html><head><meta charset="utf-8"><style>
-@page {{ size: {size}; margin: 0;
-  @bottom-center {{ content: "第 " counter(page) " 页 共 " counter(pages) " 页";
-    font-family: "Noto Sans CJK SC", sans-serif; font-size: 9pt; color: #333; margin-bottom: 8mm; }} }}
-div {{ page-break-after: always; height: 1px; }} div:last-child {{ page-break-after: auto; }}
-</style></head><body>{pages}</body></html>"""
+def allowed_cpus() -> int:
+    """CPUs this process may run on (a container or ``taskset`` may allow fewer than the machine has)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
-def _render_part(job: tuple) -> bytes:
-    """Render one part in a worker process (no Flask app there: the fetcher is built from the paths)."""
-    html, static_folder, static_url_path, stylesheets, base_css = job
+def _render_document(job: tuple) -> bytes:
+    """Render one part, here or in a worker process (no Flask app there: the fetcher is built from the paths).
+
+    The garbage collector is paused for the render (process-wide, a few seconds): WeasyPrint builds millions
+    of small objects and frees them together at the end, so collections in between only rescan them."""
+    import gc
+
+    html, static_folder, static_url_path = job
     fetcher = StaticOnlyFetcher(static_folder, static_url_path)
     static_base = f"{INTERNAL_ORIGIN}/{static_url_path.strip('/')}/"
-    return _write(html, fetcher, static_base, static_base, stylesheets, base_css, _NO_PAGE_NUMBERS)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _write(html, fetcher, static_base, static_base, None, False)
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def render_pdf_parts(parts: list[str], *, page_size: str = "A4", stylesheets: list[str] | None = None,
-                     base_css: bool = True, workers: int | None = None) -> bytes:
-    """Render a long document given as consecutive HTML parts (each starts on a new page).
+def render_pages(pages: list[str], css: str, *, title: str, created: str, author: str = "",
+                 pages_per_part: int = 30, workers: int | None = None) -> bytes:
+    """Render a long document whose pages are already planned (see ``exam.core.pdf_table``).
 
-    WeasyPrint's layout time grows faster than the length of a document, and it holds the whole layout in
-    memory; parts are rendered separately (in parallel processes when there are several), joined, and
-    numbered "第 x 页 共 y 页" across the whole document. The same static-only fetcher guards every part.
+    Each item of ``pages`` is the HTML of exactly one sheet (a block that ends with a page break), ``css``
+    their stylesheet. Consecutive pages are grouped in parts of ``pages_per_part``, rendered in parallel (this
+    process and worker processes, as many as the CPUs this process may use) and joined in order; the page
+    numbers are already in the pages, so nothing is stamped afterwards. Each part embeds its own font subset,
+    so fewer, larger parts make a smaller file. The same static-only fetcher guards every part.
+    ``created`` (ISO 8601) is the document's date, so a reprint gives the same bytes.
     """
     from concurrent.futures import ProcessPoolExecutor
+    from html import escape
     from multiprocessing import get_context
 
-    from pypdf import PdfReader, PdfWriter
-
+    head = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f'<meta name="author" content="{escape(author)}"><meta name="dcterms.created" content="{escape(created)}">'
+            f"<style>{css}\n.pg:last-child {{ break-after: auto; }}</style></head><body>")
+    size = max(1, pages_per_part)
+    parts = [head + "".join(pages[i:i + size]) + "</body></html>" for i in range(0, len(pages), size)] or [head]
     static_folder = current_app.static_folder
     static_url_path = current_app.static_url_path or "/static"
-    jobs = [(html, static_folder, static_url_path, stylesheets, base_css) for html in parts]
-    workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1, 4)
+    jobs = [(html, static_folder, static_url_path) for html in parts]
+    workers = min(len(jobs), workers if workers is not None else allowed_cpus())
     if workers > 1:
-        # spawn, not fork: the web server's worker has threads, and a forked copy of their locks can hang
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            rendered = list(pool.map(_render_part, jobs))
+        # spawn, not fork: the web server's worker has threads, and a forked copy of their locks can hang.
+        # This process renders the first part itself while the workers start and take the others.
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=get_context("spawn")) as pool:
+            rest = pool.map(_render_document, jobs[1:])
+            rendered = [_render_document(jobs[0]), *rest]
     else:
-        rendered = [_render_part(job) for job in jobs]
+        rendered = [_render_document(job) for job in jobs]
+    if len(rendered) == 1:
+        return rendered[0]
+    return _join(rendered, title=title, author=author, created=created)
+
+
+def _join(documents: list[bytes], *, title: str, author: str, created: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter()
-    for data in rendered:
+    for data in documents:
         writer.append(PdfReader(io.BytesIO(data)))
-    total = len(writer.pages)
-    footer_html = _FOOTER_HTML.format(size=page_size, pages="<div></div>" * total)
-    footers = PdfReader(io.BytesIO(HTML(string=footer_html).write_pdf()))
-    for page, footer in zip(writer.pages, footers.pages, strict=True):
-        page.merge_page(footer)
-        page.compress_content_streams()  # merging leaves the page's drawing uncompressed
-    writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
+    stamp = "D:" + "".join(ch for ch in created if ch.isdigit())[:14]
+    writer.add_metadata({"/Title": title, "/Author": author, "/Creator": "WeasyPrint", "/Producer": "exam",
+                         "/CreationDate": stamp})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_wtf.csrf import generate_csrf
 
@@ -51,4 +51,6 @@ def register(app) -> None:
 
     @app.context_processor
     def _inject():
-        return {"current_locale": str(get_locale() or "zh_CN"), "request_path": request.full_path.rstrip("?")}
+        # templates are rendered outside requests too (printed documents from the CLI): no request, no path
+        path = request.full_path.rstrip("?") if has_request_context() else ""
+        return {"current_locale": str(get_locale() or "zh_CN"), "request_path": path}
