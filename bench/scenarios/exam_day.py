@@ -66,33 +66,10 @@ def available(app):
 # --- data -------------------------------------------------------------------------------------------------
 
 def seed_questions(app, per_type: int = QUESTIONS_PER_TYPE) -> int:
-    """Active questions of the objective types, written in bulk through the question-bank models."""
-    from exam.extensions import db
-    from question_bank.models import Category, Question, QuestionVersion
-    from question_bank.types import normalise_stem
+    """Active questions of the objective types, written in bulk (bench/scenarios/_bank.py)."""
+    from bench.scenarios._bank import bulk_questions
 
-    with app.app_context():
-        category = Category(name=CATEGORY)
-        db.session.add(category)
-        db.session.flush()
-        count = 0
-        for kind, _title, _n, _points in SECTIONS:
-            for i in range(per_type):
-                stem = f"【{kind}-{i:05d}】根据《中华人民共和国行政处罚法》,下列关于行政处罚的说法正确的是哪一项?"
-                if kind == "true_false":
-                    options, answer = [], bool(i % 2)
-                else:
-                    options = [{"key": k, "text": f"选项{k}:第{i}条规定的情形{k}"} for k in "ABCD"]
-                    answer = "B" if kind == "single" else ["A", "C"]
-                question = Question(type=kind, status="active", category=category, difficulty=3,
-                                    stem_key=normalise_stem(stem)[:255], current_number=1)
-                question.versions.append(QuestionVersion(number=1, type=kind, stem=stem, options=options,
-                                                         answer=answer))
-                db.session.add(question)
-                count += 1
-        db.session.commit()
-        db.engine.dispose()
-    return count
+    return bulk_questions(app, CATEGORY, per_type, types=tuple(kind for kind, *_ in SECTIONS))
 
 
 def create_exam(app, title: str, *, closes_in_seconds: int, time_limit_minutes: int) -> int:
