@@ -31,7 +31,7 @@ ONCE_PER_RUN = {"pdf_list"}
 # higher or missing: exam statistics about 90 s per database (#7), the PDF list about 60 s (#6).
 ASSUMED_SECONDS = {"exam_statistics": 90, "pdf_list": 60}
 # Database set-up (schema by the migrations, examinees with tokens): measured on the 2-core machine.
-PREPARE_SECONDS = {"sqlite": 15, "postgresql": 25}
+PREPARE_SECONDS = {"sqlite": 8, "postgresql": 12}
 
 
 def parse_args(argv=None):

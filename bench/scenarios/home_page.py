@@ -11,11 +11,11 @@ def available(app):
 
 
 def estimate_seconds(ctx) -> int:
-    return ctx.seconds(45, 35)
+    return 28
 
 
 def run(ctx):
     # 16 sign-ins (scrypt) open the run; the statistics restart after them (see the locustfile) and so does the
     # profile. The run is longer by the time the sign-ins take.
-    result, _ = closed_loop(ctx, "home_page.py", "GET /", full_s=22, quick_s=14, profile_delay=8.0)
+    result, _ = closed_loop(ctx, "home_page.py", "GET /", full_s=14, quick_s=14, profile_delay=8.0)
     return result
