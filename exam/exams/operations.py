@@ -569,7 +569,14 @@ def finish_attempt(attempt: Attempt, *, by: str = "examinee", now: datetime | No
     if updates:
         db.session.execute(update(AttemptItem), updates)
     _store_result(attempt, items)
+    attempt_finished(attempt.id)
     return True
+
+
+def attempt_finished(attempt_id: int) -> None:
+    """Every attempt passes here once, in the transaction that finished and graded it, whichever path finished
+    it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam day's
+    submit in ``exam.exams.hot.submit``. What follows a finish (e.g. report aggregates, #7) is called here."""
 
 
 def _result(exam: Exam, items: list[AttemptItem]) -> dict:

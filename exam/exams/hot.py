@@ -1,0 +1,248 @@
+"""The exam day's two hot paths, autosave and submit, in a few Core statements each (issue #8).
+
+Every examinee autosaves many times and submits once, most of them in the same last minute: these two requests
+carry the exam day. The rules are those of ``exam.exams.operations`` (``save_response``, ``finish_attempt``),
+enforced inside the statements themselves:
+
+- who: the attempt is found only through its owner, either the bearer token (its SHA-256 stored, not revoked,
+  the user active: the join replaces flask-login's separate token query) or the signed-in user's id;
+- autosave: the attempt row is touched only ``WHERE status = 'in_progress' AND deadline >= now - grace``, and the
+  answer written only when that touch happened and the stored ``response_seq`` is lower. On PostgreSQL both
+  updates are one statement (a data-modifying CTE) run in autocommit: two round trips per save, no BEGIN/COMMIT.
+  On SQLite they run in the write transaction the request opens (``BEGIN IMMEDIATE``, exam/core/db.py);
+- submit: the attempt row is locked first (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite), then the
+  items are read and graded, then the attempt is finished ``WHERE status = 'in_progress'``: a save acknowledged
+  before the submit is in the graded paper, a save after it is refused (the touch finds no open attempt).
+
+On SQLite the writes of one process also queue on a process-wide lock, so the worker's threads wait on a Python
+lock (woken at once) instead of SQLite's busy handler (which sleeps and retries); the two processes still meet
+at SQLite's own lock.
+
+A function returns None when the statement finds no attempt item for that owner (a bad token, somebody else's
+attempt, no such position): the caller then takes the ordinary path, which answers 401 or 404 as before.
+Finishing calls ``operations.attempt_finished``, the one place every finished attempt passes.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import JSON, DateTime, bindparam, select, text, update
+
+from exam.accounts.models import ApiToken, User
+from exam.core.errors import Conflict
+from exam.exams import operations as ops
+from exam.exams.models import Attempt, AttemptItem, Exam
+from exam.extensions import db
+from question_bank.models import QuestionVersion
+from question_bank.types import QUESTION_TYPES
+
+A, IT, V, E = Attempt.__table__, AttemptItem.__table__, QuestionVersion.__table__, Exam.__table__
+T, U = ApiToken.__table__, User.__table__
+
+_sqlite_writes = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose attempt: a bearer token (checked inside the statement) or a signed-in user's id."""
+
+    token_hash: str | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def from_token(cls, token: str) -> Owner:
+        return cls(token_hash=ApiToken.digest(token))
+
+
+def _owned(stmt, owner: Owner):
+    if owner.user_id is not None:
+        return stmt.where(A.c.user_id == owner.user_id)
+    return (stmt.join(T, T.c.user_id == A.c.user_id).join(U, U.c.id == A.c.user_id)
+            .where(T.c.token_hash == owner.token_hash, T.c.revoked_at.is_(None), U.c.active.is_(True)))
+
+
+def _is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def _serialised():
+    if _is_sqlite():
+        with _sqlite_writes:
+            yield
+    else:
+        yield
+
+
+def _finished_error():
+    return Conflict(_("This attempt has finished; the answer was not saved."), code="attempt_finished")
+
+
+# --- autosave ---------------------------------------------------------------------------------------------
+
+_SAVE_ITEM = (
+    select(IT.c.id, IT.c.option_order, IT.c.response_seq, IT.c.saved_at, V.c.type, V.c.options, A.c.status,
+           A.c.deadline, E.c.grace_seconds)
+    .select_from(IT.join(A, A.c.id == IT.c.attempt_id).join(E, E.c.id == A.c.exam_id)
+                 .join(V, V.c.id == IT.c.question_version_id))
+    .where(IT.c.attempt_id == bindparam("attempt_id"), IT.c.position == bindparam("position"))
+)
+
+# PostgreSQL: touch the open attempt and store the answer in one statement (autocommit, one round trip).
+_SAVE_PG = text("""
+WITH touched AS (
+    UPDATE attempts SET last_saved_at = :now
+    WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff
+    RETURNING id
+), stored AS (
+    UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now,
+        flagged = COALESCE(:flagged, flagged)
+    WHERE id = :item_id AND response_seq < :seq AND EXISTS (SELECT 1 FROM touched)
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM touched) AS touched, (SELECT count(*) FROM stored) AS stored
+""").bindparams(bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()),
+                bindparam("response", type_=JSON(none_as_null=False)))
+
+
+@dataclass
+class Saved:
+    position: int
+    seq: int
+    saved: bool
+    saved_at: datetime | None
+    deadline: datetime
+
+
+def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
+         now: datetime) -> Saved | None:
+    """Store one answer unless a newer one is stored; refused (409) once finished or past deadline + grace.
+
+    Commits. None when this owner has no such attempt item (the caller answers 401/404 the ordinary way)."""
+    sqlite = _is_sqlite()
+    with _serialised():
+        conn = (db.session.connection() if sqlite else
+                db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}))
+        row = conn.execute(_owned(_SAVE_ITEM, owner), {"attempt_id": attempt_id, "position": position}).first()
+        if row is None:
+            db.session.rollback()
+            return None
+        if row.status != "in_progress":
+            db.session.rollback()
+            raise _finished_error()
+        grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
+        if now > row.deadline + grace:
+            db.session.rollback()
+            raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
+        try:
+            cleaned = ops.clean_response(SimpleNamespace(option_order=row.option_order),
+                                         SimpleNamespace(type=row.type, options=row.options), response)
+        except Exception:
+            db.session.rollback()
+            raise
+        cutoff = now - grace
+        if sqlite:
+            touched = conn.execute(
+                update(A).where(A.c.id == attempt_id, A.c.status == "in_progress", A.c.deadline >= cutoff)
+                .values(last_saved_at=now)).rowcount
+            stored = 0
+            if touched == 1:
+                values: dict[str, Any] = {"response": cleaned, "response_seq": seq, "saved_at": now}
+                if flagged is not None:
+                    values["flagged"] = bool(flagged)
+                stored = conn.execute(update(IT).where(IT.c.id == row.id, IT.c.response_seq < seq)
+                                      .values(**values)).rowcount
+        else:
+            result = conn.execute(_SAVE_PG, {"now": now, "cutoff": cutoff, "attempt_id": attempt_id,
+                                             "item_id": row.id, "seq": seq, "response": cleaned,
+                                             "flagged": None if flagged is None else bool(flagged)}).one()
+            touched, stored = result.touched, result.stored
+        db.session.commit()
+    if touched != 1:
+        raise _finished_error()
+    if stored != 1:
+        return Saved(position, row.response_seq, False, row.saved_at, row.deadline)
+    return Saved(position, seq, True, now, row.deadline)
+
+
+# --- submit -----------------------------------------------------------------------------------------------
+
+_SUBMIT_ATTEMPT = (
+    select(A.c.id, A.c.status, A.c.deadline, A.c.finished_by, A.c.score, A.c.max_score, A.c.passed, A.c.band,
+           E.c.multiple_scoring, E.c.pass_mark, E.c.bands, E.c.show_results, E.c.closes_at,
+           E.c.status.label("exam_status"))
+    .select_from(A.join(E, E.c.id == A.c.exam_id))
+    .where(A.c.id == bindparam("attempt_id"))
+)
+_SUBMIT_ITEMS = (
+    select(IT.c.id, IT.c.response, IT.c.points, IT.c.awarded, V.c.type, V.c.options, V.c.answer)
+    .select_from(IT.join(V, V.c.id == IT.c.question_version_id))
+    .where(IT.c.attempt_id == bindparam("attempt_id"))
+    .order_by(IT.c.position)
+)
+_AWARD = update(IT).where(IT.c.id == bindparam("item_id")).values(awarded=bindparam("awarded"))
+
+
+def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
+    """The submit answer: as ``exam.api.exams.attempt_result``, scores only when the exam shows them now."""
+    body = {"status": status, "finished_by": finished_by}
+    exam = Exam(status=exam_row.exam_status, closes_at=exam_row.closes_at)  # transient: the policy's rules
+    if status != "in_progress" and exam.policy_allows(exam_row.show_results, now):
+        body.update(result)
+    return body
+
+
+def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """Finish and grade the attempt once (a second submit answers its state, finishing nothing). Commits.
+
+    None when this owner has no such attempt (the caller answers 401/404 the ordinary way)."""
+    with _serialised():
+        conn = db.session.connection()
+        row = conn.execute(_owned(_SUBMIT_ATTEMPT, owner).with_for_update(of=A), {"attempt_id": attempt_id}).first()
+        if row is None:
+            db.session.rollback()
+            return None
+        if row.status != "in_progress":
+            db.session.rollback()
+            return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                                       "passed": row.passed, "band": row.band}, row, now)
+        # Read after the lock: every save acknowledged before this point is graded.
+        items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
+        partial = row.multiple_scoring == "partial"
+        graded = []
+        for item in items:
+            awarded = QUESTION_TYPES[item.type].grade(item.options, item.answer, item.response, item.points, partial)
+            graded.append(SimpleNamespace(points=item.points, awarded=awarded))
+        awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
+                  if g.awarded is not None]
+        if awards:
+            conn.execute(_AWARD, awards)
+        result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
+        past_deadline = now > row.deadline
+        status = "expired" if past_deadline else "submitted"
+        finished_by = "deadline" if past_deadline else "examinee"
+        won = conn.execute(
+            update(A).where(A.c.id == attempt_id, A.c.status == "in_progress")
+            .values(status=status, finished_at=now, finished_by=finished_by, version=A.c.version + 1, **result)
+        ).rowcount
+        if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
+            db.session.rollback()
+            return None
+        ops.attempt_finished(attempt_id)
+        db.session.commit()
+    return _body(status, finished_by, result, row, now)
+
+
+def owner_user(owner: Owner) -> User | None:
+    """The active user of a live token (the ordinary path, when the hot statement found nothing)."""
+    return db.session.scalars(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == owner.token_hash, ApiToken.revoked_at.is_(None), User.active.is_(True))
+    ).one_or_none()
