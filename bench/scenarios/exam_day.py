@@ -229,6 +229,40 @@ def _write_assignments(path: Path, acks: list[dict]) -> int:
     return len(starts)
 
 
+def clone_attempts(app, usernames: list[str], started: dict[int, str]) -> dict[int, str]:
+    """Attempts for the examinees the start phase did not reach, copied in bulk from one it started (the same
+    paper, the same deadline): the autosave and submit capacity phases then have an attempt per examinee
+    however slow the start was. Returns token index -> attempt id for the new ones."""
+    from sqlalchemy import func, insert, select, text
+
+    from exam.accounts.models import User
+    from exam.exams.models import Attempt, AttemptItem
+    from exam.extensions import db
+
+    a_table, i_table = Attempt.__table__, AttemptItem.__table__
+    todo = [i for i in range(len(usernames)) if i not in started]
+    if not started or not todo:
+        return {}
+    template = int(next(iter(started.values())))
+    with app.app_context():
+        conn = db.session.connection()
+        ids = dict(conn.execute(select(User.username, User.id).where(User.username.in_(
+            [usernames[i] for i in todo]))).all())
+        attempt = dict(conn.execute(select(a_table).where(a_table.c.id == template)).mappings().one())
+        items = [dict(r) for r in conn.execute(select(i_table).where(i_table.c.attempt_id == template)).mappings()]
+        next_id = conn.execute(select(func.max(a_table.c.id))).scalar() + 1
+        made = {index: next_id + k for k, index in enumerate(todo)}
+        conn.execute(insert(a_table), [dict(attempt, id=made[i], user_id=ids[usernames[i]]) for i in todo])
+        conn.execute(insert(i_table), [{**{k: v for k, v in item.items() if k != "id"}, "attempt_id": aid}
+                                       for aid in made.values() for item in items])
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('attempts', 'id'), :last)"),
+                         {"last": max(made.values())})
+        db.session.commit()
+        db.engine.dispose()
+    return {i: str(a) for i, a in made.items()}
+
+
 def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_requests: int, users: int,
            spawn_rate: float | None = None, extra: dict | None = None):
     ack_file = ctx.work_dir / f"acks-{name}.jsonl"
@@ -259,6 +293,13 @@ def run(ctx):
                                    users=HTTP_USERS)
     assigned = ctx.work_dir / "attempts.txt"
     started = _write_assignments(assigned, start_acks)
+    cloned = clone_attempts(ctx.app, ctx.usernames, {int(r["token"]): r["attempt"] for r in start_acks
+                                                     if r["k"] == "start"})
+    with assigned.open("a") as out:
+        out.writelines(f"{t}\t{a}\n" for t, a in cloned.items())
+    notes.append(f"capacity: {started} attempts started in the start phase, {len(cloned)} more copied from one of "
+                 "them in bulk for the autosave and submit phases.")
+    started += len(cloned)
     save_run, save_acks = _phase(ctx, "autosave", "autosave", exam_a, run_time=ctx.seconds(10, 8),
                                  max_requests=200_000, users=min(HTTP_USERS, started),
                                  extra={"BENCH_ATTEMPTS_FILE": str(assigned)})

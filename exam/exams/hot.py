@@ -33,9 +33,10 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, DateTime, bindparam, select, text, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, bindparam, select, text, update
 
 from exam.accounts.models import ApiToken, User
+from exam.core.db import deferred_reads
 from exam.core.errors import Conflict
 from exam.exams import operations as ops
 from exam.exams.models import Attempt, AttemptItem, Exam
@@ -87,29 +88,46 @@ def _finished_error():
 
 # --- autosave ---------------------------------------------------------------------------------------------
 
-_SAVE_ITEM = (
-    select(IT.c.id, IT.c.option_order, IT.c.response_seq, IT.c.saved_at, V.c.type, V.c.options, A.c.status,
-           A.c.deadline, E.c.grace_seconds)
-    .select_from(IT.join(A, A.c.id == IT.c.attempt_id).join(E, E.c.id == A.c.exam_id)
-                 .join(V, V.c.id == IT.c.question_version_id))
-    .where(IT.c.attempt_id == bindparam("attempt_id"), IT.c.position == bindparam("position"))
-)
+# Statements as text with typed parameters and result columns: built once, no per-request statement building
+# or cache-key walk of a Core construct.
+_ITEM_SQL = """
+SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, qv.type, qv.options, a.status, a.deadline,
+       e.grace_seconds
+FROM attempt_items ai
+JOIN attempts a ON a.id = ai.attempt_id
+JOIN exams e ON e.id = a.exam_id
+JOIN question_versions qv ON qv.id = ai.question_version_id
+{owner_join}
+WHERE ai.attempt_id = :attempt_id AND ai.position = :position AND {owner_where}
+"""
+_ITEM_COLUMNS = {"id": Integer(), "option_order": JSON(), "response_seq": BigInteger(), "saved_at": DateTime(),
+                 "type": String(), "options": JSON(), "status": String(), "deadline": DateTime(),
+                 "grace_seconds": Integer()}
+_ITEM_BY_TOKEN = text(_ITEM_SQL.format(
+    owner_join="JOIN api_tokens t ON t.user_id = a.user_id JOIN users u ON u.id = a.user_id",
+    owner_where="t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active",
+)).bindparams(bindparam("active", True, type_=Boolean())).columns(**_ITEM_COLUMNS)
+_ITEM_BY_USER = text(_ITEM_SQL.format(owner_join="", owner_where="a.user_id = :user_id")).columns(**_ITEM_COLUMNS)
 
+_TIMES = (bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()))
+_TOUCH = text("UPDATE attempts SET last_saved_at = :now "
+              "WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff").bindparams(*_TIMES)
+_STORE_SET = ("UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now, "
+              "flagged = COALESCE(:flagged, flagged) WHERE id = :item_id AND response_seq < :seq")
+_STORE = text(_STORE_SET).bindparams(_TIMES[0], bindparam("response", type_=JSON()),
+                                     bindparam("flagged", type_=Boolean()))
 # PostgreSQL: touch the open attempt and store the answer in one statement (autocommit, one round trip).
-_SAVE_PG = text("""
+_SAVE_PG = text(f"""
 WITH touched AS (
     UPDATE attempts SET last_saved_at = :now
     WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff
     RETURNING id
 ), stored AS (
-    UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now,
-        flagged = COALESCE(:flagged, flagged)
-    WHERE id = :item_id AND response_seq < :seq AND EXISTS (SELECT 1 FROM touched)
+    {_STORE_SET} AND EXISTS (SELECT 1 FROM touched)
     RETURNING id
 )
 SELECT (SELECT count(*) FROM touched) AS touched, (SELECT count(*) FROM stored) AS stored
-""").bindparams(bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()),
-                bindparam("response", type_=JSON(none_as_null=False)))
+""").bindparams(*_TIMES, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()))
 
 
 @dataclass
@@ -121,49 +139,87 @@ class Saved:
     deadline: datetime
 
 
+@dataclass
+class _Write:
+    """One save waiting for the group commit (SQLite)."""
+
+    params: dict
+    touched: int = 0
+    stored: int = 0
+    error: BaseException | None = None
+    done: bool = False
+
+
+_queue: list[_Write] = []
+_queue_lock = threading.Lock()
+
+
+def _group_commit(write: _Write) -> None:
+    """SQLite: the saves of this process's threads that arrive together share one write transaction and one
+    commit (one fsync with ``synchronous=FULL``). The thread holding the process's write lock writes every save
+    queued so far; a thread whose save was written meanwhile returns at once. Each save is acknowledged only
+    after the commit that holds it."""
+    with _queue_lock:
+        _queue.append(write)
+    with _sqlite_writes:
+        if not write.done:
+            with _queue_lock:
+                batch = list(_queue)
+                _queue.clear()
+            try:
+                with db.engine.connect() as conn:  # BEGIN IMMEDIATE (a write request): the database's write lock
+                    for job in batch:
+                        job.touched = conn.execute(_TOUCH, job.params).rowcount
+                        job.stored = conn.execute(_STORE, job.params).rowcount if job.touched == 1 else 0
+                    conn.commit()
+            except Exception as exc:  # nothing of the batch is stored: every save in it fails
+                for job in batch:
+                    job.error = exc
+            finally:
+                for job in batch:
+                    job.done = True
+    if write.error is not None:
+        raise write.error
+
+
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
          now: datetime) -> Saved | None:
     """Store one answer unless a newer one is stored; refused (409) once finished or past deadline + grace.
 
     Commits. None when this owner has no such attempt item (the caller answers 401/404 the ordinary way)."""
     sqlite = _is_sqlite()
-    with _serialised():
-        conn = (db.session.connection() if sqlite else
+    statement, params = ((_ITEM_BY_USER, {"user_id": owner.user_id}) if owner.user_id is not None
+                         else (_ITEM_BY_TOKEN, {"token_hash": owner.token_hash}))
+    params.update(attempt_id=attempt_id, position=position)
+    if sqlite:
+        with deferred_reads():  # a read: no write lock while the answer is checked
+            row = db.session.connection().execute(statement, params).first()
+            db.session.rollback()
+    else:
+        # Autocommit: no BEGIN/COMMIT round trips; the write below is one atomic statement. (A session request
+        # has already read its user in a transaction: the save then commits with it.)
+        conn = (db.session.connection() if db.session().in_transaction() else
                 db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}))
-        row = conn.execute(_owned(_SAVE_ITEM, owner), {"attempt_id": attempt_id, "position": position}).first()
-        if row is None:
-            db.session.rollback()
-            return None
-        if row.status != "in_progress":
-            db.session.rollback()
-            raise _finished_error()
-        grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
-        if now > row.deadline + grace:
-            db.session.rollback()
-            raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
-        try:
-            cleaned = ops.clean_response(SimpleNamespace(option_order=row.option_order),
-                                         SimpleNamespace(type=row.type, options=row.options), response)
-        except Exception:
-            db.session.rollback()
-            raise
-        cutoff = now - grace
-        if sqlite:
-            touched = conn.execute(
-                update(A).where(A.c.id == attempt_id, A.c.status == "in_progress", A.c.deadline >= cutoff)
-                .values(last_saved_at=now)).rowcount
-            stored = 0
-            if touched == 1:
-                values: dict[str, Any] = {"response": cleaned, "response_seq": seq, "saved_at": now}
-                if flagged is not None:
-                    values["flagged"] = bool(flagged)
-                stored = conn.execute(update(IT).where(IT.c.id == row.id, IT.c.response_seq < seq)
-                                      .values(**values)).rowcount
-        else:
-            result = conn.execute(_SAVE_PG, {"now": now, "cutoff": cutoff, "attempt_id": attempt_id,
-                                             "item_id": row.id, "seq": seq, "response": cleaned,
-                                             "flagged": None if flagged is None else bool(flagged)}).one()
-            touched, stored = result.touched, result.stored
+        row = conn.execute(statement, params).first()
+    if row is None:
+        return None
+    if row.status != "in_progress":
+        raise _finished_error()
+    grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
+    if now > row.deadline + grace:
+        raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
+    cleaned = ops.clean_response(SimpleNamespace(option_order=row.option_order),
+                                 SimpleNamespace(type=row.type, options=row.options), response)
+    # The deadline is checked again inside the write: extra time only ever moves it later.
+    write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
+             "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
+    if sqlite:
+        job = _Write(write)
+        _group_commit(job)
+        touched, stored = job.touched, job.stored
+    else:
+        result = conn.execute(_SAVE_PG, write).one()
+        touched, stored = result.touched, result.stored
         db.session.commit()
     if touched != 1:
         raise _finished_error()
