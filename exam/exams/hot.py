@@ -14,9 +14,10 @@ enforced inside the statements themselves:
   items are read and graded, then the attempt is finished ``WHERE status = 'in_progress'``: a save acknowledged
   before the submit is in the graded paper, a save after it is refused (the touch finds no open attempt).
 
-On SQLite the writes of one process also queue on a process-wide lock, so the worker's threads wait on a Python
-lock (woken at once) instead of SQLite's busy handler (which sleeps and retries); the two processes still meet
-at SQLite's own lock.
+On SQLite the checks read without the write lock, and the writes of one process (saves and submits) queue on a
+process-wide lock and share one transaction and one commit (a group commit: one fsync for the writes that arrived
+together, each acknowledged only after it). The worker's threads wait on a Python lock (woken at once) instead of
+SQLite's busy handler (which sleeps and retries); the two processes still meet at SQLite's own lock.
 
 A function returns None when the statement finds no attempt item for that owner (a bad token, somebody else's
 attempt, no such position): the caller then takes the ordinary path, which answers 401 or 404 as before.
@@ -26,7 +27,7 @@ Finishing calls ``operations.attempt_finished``, the one place every finished at
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -71,15 +72,6 @@ def _owned(stmt, owner: Owner):
 
 def _is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
-
-
-@contextmanager
-def _serialised():
-    if _is_sqlite():
-        with _sqlite_writes:
-            yield
-    else:
-        yield
 
 
 def _finished_error():
@@ -140,46 +132,73 @@ class Saved:
 
 
 @dataclass
-class _Write:
-    """One save waiting for the group commit (SQLite)."""
+class _Job:
+    """One write waiting for the group commit (SQLite): ``run(connection)`` inside the shared transaction."""
 
-    params: dict
-    touched: int = 0
-    stored: int = 0
+    run: Callable[[Any], Any]
+    savepoint: bool = False  # a job that may fail halfway is undone alone
+    result: Any = None
     error: BaseException | None = None
     done: bool = False
 
 
-_queue: list[_Write] = []
+_queue: list[_Job] = []
 _queue_lock = threading.Lock()
 
 
-def _group_commit(write: _Write) -> None:
-    """SQLite: the saves of this process's threads that arrive together share one write transaction and one
-    commit (one fsync with ``synchronous=FULL``). The thread holding the process's write lock writes every save
-    queued so far; a thread whose save was written meanwhile returns at once. Each save is acknowledged only
-    after the commit that holds it."""
+def _release_session() -> None:
+    """End the request's open transaction (e.g. a session request's user lookup, begun IMMEDIATE on SQLite)
+    before queueing for the process's write lock: never wait for it while holding the database's."""
+    if db.session().in_transaction():
+        db.session.rollback()
+
+
+def _group_commit(job: _Job) -> Any:
+    """SQLite: the writes of this process's threads that arrive together share one write transaction and one
+    commit (one fsync with ``synchronous=FULL``). The thread holding the process's write lock runs every job
+    queued so far in its own session's transaction (BEGIN IMMEDIATE: the database's write lock) and commits;
+    a thread whose job ran meanwhile returns at once. A job's result is given only after the commit that holds
+    it; when the commit fails, every job of the batch fails."""
+    _release_session()
     with _queue_lock:
-        _queue.append(write)
+        _queue.append(job)
     with _sqlite_writes:
-        if not write.done:
+        if not job.done:
             with _queue_lock:
                 batch = list(_queue)
                 _queue.clear()
             try:
-                with db.engine.connect() as conn:  # BEGIN IMMEDIATE (a write request): the database's write lock
-                    for job in batch:
-                        job.touched = conn.execute(_TOUCH, job.params).rowcount
-                        job.stored = conn.execute(_STORE, job.params).rowcount if job.touched == 1 else 0
-                    conn.commit()
-            except Exception as exc:  # nothing of the batch is stored: every save in it fails
-                for job in batch:
-                    job.error = exc
+                conn = db.session.connection()
+                for each in batch:
+                    nested = conn.begin_nested() if each.savepoint else None
+                    try:
+                        each.result = each.run(conn)
+                        if nested is not None:
+                            nested.commit()
+                    except Exception as exc:
+                        if nested is None:
+                            raise
+                        nested.rollback()
+                        each.error = exc
+                db.session.commit()
+            except Exception as exc:  # nothing of the batch is stored: every job in it fails
+                db.session.rollback()
+                for each in batch:
+                    each.error = each.error or exc
             finally:
-                for job in batch:
-                    job.done = True
-    if write.error is not None:
-        raise write.error
+                for each in batch:
+                    each.done = True
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+def _store(params: dict):
+    def run(conn) -> tuple[int, int]:
+        touched = conn.execute(_TOUCH, params).rowcount
+        return touched, (conn.execute(_STORE, params).rowcount if touched == 1 else 0)
+
+    return run
 
 
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
@@ -192,6 +211,7 @@ def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, 
                          else (_ITEM_BY_TOKEN, {"token_hash": owner.token_hash}))
     params.update(attempt_id=attempt_id, position=position)
     if sqlite:
+        _release_session()
         with deferred_reads():  # a read: no write lock while the answer is checked
             row = db.session.connection().execute(statement, params).first()
             db.session.rollback()
@@ -214,9 +234,7 @@ def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, 
     write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
              "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
     if sqlite:
-        job = _Write(write)
-        _group_commit(job)
-        touched, stored = job.touched, job.stored
+        touched, stored = _group_commit(_Job(_store(write)))
     else:
         result = conn.execute(_SAVE_PG, write).one()
         touched, stored = result.touched, result.stored
@@ -258,42 +276,55 @@ def _body(status: str, finished_by: str | None, result: dict, exam_row, now: dat
 def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     """Finish and grade the attempt once (a second submit answers its state, finishing nothing). Commits.
 
-    None when this owner has no such attempt (the caller answers 401/404 the ordinary way)."""
-    with _serialised():
-        conn = db.session.connection()
-        row = conn.execute(_owned(_SUBMIT_ATTEMPT, owner).with_for_update(of=A), {"attempt_id": attempt_id}).first()
-        if row is None:
-            db.session.rollback()
-            return None
-        if row.status != "in_progress":
-            db.session.rollback()
-            return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
-                                                       "passed": row.passed, "band": row.band}, row, now)
-        # Read after the lock: every save acknowledged before this point is graded.
-        items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
-        partial = row.multiple_scoring == "partial"
-        graded = []
-        for item in items:
-            awarded = QUESTION_TYPES[item.type].grade(item.options, item.answer, item.response, item.points, partial)
-            graded.append(SimpleNamespace(points=item.points, awarded=awarded))
-        awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
-                  if g.awarded is not None]
-        if awards:
-            conn.execute(_AWARD, awards)
-        result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
-        past_deadline = now > row.deadline
-        status = "expired" if past_deadline else "submitted"
-        finished_by = "deadline" if past_deadline else "examinee"
-        won = conn.execute(
-            update(A).where(A.c.id == attempt_id, A.c.status == "in_progress")
-            .values(status=status, finished_at=now, finished_by=finished_by, version=A.c.version + 1, **result)
-        ).rowcount
-        if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
-            db.session.rollback()
-            return None
-        ops.attempt_finished(attempt_id)
+    On SQLite it runs in the group commit with the saves; on PostgreSQL in its own transaction, the attempt row
+    locked first. None when this owner has no such attempt (the caller answers 401/404 the ordinary way)."""
+    try:
+        if _is_sqlite():
+            return _group_commit(_Job(lambda conn: _finish(conn, owner, attempt_id, now), savepoint=True))
+        body = _finish(db.session.connection(), owner, attempt_id, now)
+    except _Lost:
+        db.session.rollback()
+        return None
+    if body is None:
+        db.session.rollback()
+    else:
         db.session.commit()
+    return body
+
+
+def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    row = conn.execute(_owned(_SUBMIT_ATTEMPT, owner).with_for_update(of=A), {"attempt_id": attempt_id}).first()
+    if row is None:
+        return None
+    if row.status != "in_progress":
+        return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                                   "passed": row.passed, "band": row.band}, row, now)
+    # Read after the lock: every save acknowledged before this point is graded.
+    items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
+    partial = row.multiple_scoring == "partial"
+    graded = [SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[item.type].grade(
+        item.options, item.answer, item.response, item.points, partial)) for item in items]
+    awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
+              if g.awarded is not None]
+    if awards:
+        conn.execute(_AWARD, awards)
+    result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
+    past_deadline = now > row.deadline
+    status = "expired" if past_deadline else "submitted"
+    finished_by = "deadline" if past_deadline else "examinee"
+    won = conn.execute(
+        update(A).where(A.c.id == attempt_id, A.c.status == "in_progress")
+        .values(status=status, finished_at=now, finished_by=finished_by, version=A.c.version + 1, **result)
+    ).rowcount
+    if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
+        raise _Lost()
+    # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
+    ops.attempt_finished(attempt_id)
     return _body(status, finished_by, result, row, now)
+
+
+class _Lost(Exception):
+    """Another request finished the attempt first (cannot happen under the lock): undo, the ordinary path answers."""
 
 
 def owner_user(owner: Owner) -> User | None:

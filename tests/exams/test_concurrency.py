@@ -169,3 +169,35 @@ def test_a_token_autosave_racing_a_token_submit_is_graded_or_refused(app, make_u
                 assert item.response is True and item.awarded == (1 if item.version.answer is True else 0)
             else:
                 assert item.response is None and item.awarded == 0
+
+
+def test_session_and_token_writes_at_once_do_not_wait_on_each_other(app, make_user):
+    """A session request has read its user in a transaction (BEGIN IMMEDIATE on SQLite): it ends it before
+    queueing for the worker's write lock, so it never holds the database's lock while the group waits for it."""
+    pairs = _tokens_and_attempts(app, make_user, 4)
+    session_users = [make_user() for _ in range(2)]
+    outcomes = []
+
+    def by_token(headers, attempt_id):
+        client = app.test_client()
+        for seq in range(1, 4):
+            outcomes.append(client.put(f"/api/v1/attempts/{attempt_id}/items/7",
+                                       json={"response": True, "seq": seq}, headers=headers).status_code)
+
+    def by_session(user):
+        client = app.test_client()
+        client.login_as(user)
+        attempt_id = client.write_json("POST", f"/api/v1/exams/{_exam_of(app, pairs[0][1])}/attempts").json["id"]
+        for seq in range(1, 4):
+            outcomes.append(client.write_json("PUT", f"/api/v1/attempts/{attempt_id}/items/7",
+                                              {"response": False, "seq": seq}).status_code)
+        outcomes.append(client.write_json("POST", f"/api/v1/attempts/{attempt_id}/submit").status_code)
+
+    targets = [lambda p=p: by_token(*p) for p in pairs] + [lambda u=u: by_session(u) for u in session_users]
+    assert _run_together(*targets) == []
+    assert outcomes == [200] * len(outcomes) and len(outcomes) == 4 * 3 + 2 * 4
+
+
+def _exam_of(app, attempt_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Attempt, attempt_id).exam_id
