@@ -46,7 +46,7 @@ AUTOSAVE_GOAL, SUBMIT_GOAL = 0.5, 0.3
 # (real examinees take 30-60 s a question, so this offers two to three times the real autosave load), submissions
 # spread over the last 60 seconds. Arrivals end as the submissions may begin (the window is
 # short to fit `make bench` in 15 minutes on both databases).
-RUSH_SECONDS, RAMP_SECONDS = 90, 30
+RUSH_SECONDS, RAMP_SECONDS = 100, 40
 THINK_FULL, THINK_QUICK = (8.0, 24.0), (4.0, 12.0)
 OPTION_KEYS = "ABCDEFGH"
 CATEGORY = "执法基础"
