@@ -12,11 +12,12 @@ def check_tool() -> bool | str:
 
 def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 8, quick_s: int = 8,
                 max_requests: int = 200_000, users: int = HTTP_USERS, profile: bool = True,
-                profile_delay: float = 2.0) -> tuple[dict, object]:
+                profile_delay: float = 2.0, env: dict | None = None) -> tuple[dict, object]:
     """Measure, then (unless ``profile`` is False) profile a short second run with py-spy: the profile never
     overlaps the measured run, and starts ``profile_delay`` seconds into its run (after the users' set-up)."""
     tag = locustfile.removesuffix(".py")
-    run = ctx.load(locustfile, run_time=ctx.seconds(full_s, quick_s), max_requests=max_requests, users=users, tag=tag)
+    run = ctx.load(locustfile, run_time=ctx.seconds(full_s, quick_s), max_requests=max_requests, users=users, tag=tag,
+                   env=env)
     row = ctx.row(run, request_name)
     result = {"rows": [row], "concurrency": users}
     notes = []
@@ -32,7 +33,7 @@ def closed_loop(ctx, locustfile: str, request_name: str, *, full_s: int = 8, qui
         seconds = 3
         result["profile"] = ctx.profile(seconds, delay=profile_delay, during=lambda: ctx.load(
             locustfile, run_time=int(profile_delay + seconds + 2), max_requests=max_requests, users=users,
-            tag=f"{tag}-profile"))
+            tag=f"{tag}-profile", env=env))
     return result, run
 
 
