@@ -68,7 +68,7 @@ def attempt_body(attempt: Attempt, now) -> dict:
         "status": attempt.status, "started_at": iso(attempt.started_at), "deadline": iso(attempt.deadline),
         "server_time": iso(now), "remaining_seconds": attempt.remaining_seconds(now),
         "focus_losses": attempt.focus_losses, "focus_loss_limit": attempt.exam.focus_loss_limit,
-        "items": ops.paper_items(attempt),
+        "items": ops.paper_items(attempt, getattr(attempt, "fresh_items", None)),
     }
     if attempt.is_finished:
         body.update(attempt_result(attempt, now))

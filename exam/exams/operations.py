@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -370,6 +371,12 @@ def start_attempt(exam: Exam, user: User, now: datetime | None = None) -> Attemp
          "response": None, "response_seq": 0, "flagged": False}
         for i in items
     ])
+    # The paper as just drawn, for the start's answer (paper_items): no second read of what was just written.
+    attempt.fresh_items = [
+        SimpleNamespace(position=i.position, version=i.version, option_order=i.option_order, points=i.section.points,
+                        response=None, response_seq=0, flagged=False, section_id=i.section.id)
+        for i in items
+    ]
     return attempt
 
 
