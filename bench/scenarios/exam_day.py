@@ -321,12 +321,13 @@ def run(ctx):
     submit_row["goal"] = f"≥ {SUBMIT_GOAL} × R0"
     submit_row["goal_met"] = (submit_row.get("ratio_to_r0") or 0) >= SUBMIT_GOAL
     profiles: list[str] = []
-    # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run,
-    # submit while the last third of the attempts are submitted, after the measured two thirds.
+    # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run on
+    # the last third of the attempts (still open: a profile of refused saves would show the error path), then
+    # submit while that last third is submitted.
     seconds = 3
     profiles += ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
         ctx, "autosave-profile", "autosave", exam_a, run_time=seconds + 4, max_requests=100_000,
-        users=min(HTTP_USERS, started), extra={"BENCH_ATTEMPTS_FILE": str(assigned)}))]
+        users=min(HTTP_USERS, started - measured), extra={"BENCH_ATTEMPTS_FILE": str(rest)}))]
     profile_acks: list[dict] = []
     if measured < started:
         seconds = 3
