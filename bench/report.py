@@ -63,7 +63,9 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
     options = run.get("options", {})
     lines += [
         f"Run {machine.get('date', '?')} on commit `{machine.get('git_commit', '?')}`"
-        f" ({'quick' if options.get('quick') else 'full'} run, databases: {', '.join(options.get('db', []))},"
+        f" ({'quick' if options.get('quick') else 'full-size'} run"
+        f"{', selected scenarios (--only)' if options.get('only') else ', every scenario'},"
+        f" databases: {', '.join(options.get('db', []))},"
         f" {_fmt(run.get('duration_seconds'), 0)} s).",
         "",
         "| Machine | |",

@@ -2,7 +2,8 @@
 
 The rows are what the question bank's own models would write (a question and its version 1, active), in chunks
 of ``CHUNK`` rows. The question ids are given (after the highest one in the table, the PostgreSQL sequence moved
-past them afterwards): ``INSERT ... RETURNING`` in parameter order runs row by row on SQLite. Used by the exam
+past them afterwards): ``INSERT ... RETURNING`` in parameter order runs row by row on SQLite. PostgreSQL takes
+the rows through COPY. Used by the exam
 day (300 questions) and the paper assembly (100,000).
 """
 
@@ -32,10 +33,24 @@ def _question_rows(kind: str, start: int, count: int, category_id: int):
                {"number": 1, "type": kind, "stem": stem, "options": options, "answer": answer})
 
 
+def _copy(conn, table: str, rows: list[dict], **defaults) -> None:
+    """PostgreSQL: the rows through COPY (a second for 100,000 rows where executemany takes half a minute);
+    ``defaults`` are the values Core would have filled from the models' Python-side defaults."""
+    import json
+
+    columns = [*rows[0], *defaults]
+    raw = conn.connection.driver_connection  # psycopg, inside the session's transaction
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) or k == "answer"
+                            else v for k, v in {**row, **defaults}.items()])
+
+
 def bulk_questions(app, category_name: str, per_type: int, types=OBJECTIVE_TYPES) -> int:
     """``per_type`` active questions of each type in a new category; returns how many were written."""
     from sqlalchemy import func, insert, select, text
 
+    from exam.core.timeutil import utcnow
     from exam.extensions import db
     from question_bank.models import Category, Question, QuestionVersion
 
@@ -47,15 +62,21 @@ def bulk_questions(app, category_name: str, per_type: int, types=OBJECTIVE_TYPES
         db.session.flush()
         category_id = category.id
         conn = db.session.connection()
+        now = utcnow()
         next_id = (conn.execute(select(func.max(questions.c.id))).scalar() or 0) + 1
         for kind in types:
             for start in range(0, per_type, CHUNK):
                 pairs = list(_question_rows(kind, start, min(CHUNK, per_type - start), category_id))
                 ids = range(next_id, next_id + len(pairs))
                 next_id += len(pairs)
-                conn.execute(insert(questions), [dict(q, id=qid) for (q, _), qid in zip(pairs, ids, strict=True)])
-                conn.execute(insert(versions), [dict(v, question_id=qid) for (_, v), qid in zip(pairs, ids,
-                                                                                              strict=True)])
+                question_rows = [dict(q, id=qid) for (q, _), qid in zip(pairs, ids, strict=True)]
+                version_rows = [dict(v, question_id=qid) for (_, v), qid in zip(pairs, ids, strict=True)]
+                if conn.dialect.name == "postgresql":
+                    _copy(conn, "questions", question_rows, needs_review=False, created_at=now, updated_at=now)
+                    _copy(conn, "question_versions", version_rows, created_at=now)
+                else:
+                    conn.execute(insert(questions), question_rows)
+                    conn.execute(insert(versions), version_rows)
                 written += len(pairs)
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('questions', 'id'), :last)"),
