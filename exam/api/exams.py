@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import current_app, g, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
@@ -17,7 +16,6 @@ from sqlalchemy.orm import joinedload
 
 from exam.api import api_blueprint, bearer_token
 from exam.core.access import EXAMINEE, login_required, roles_required
-from exam.core.errors import NotFound
 from exam.core.timeutil import utcnow
 from exam.errors import unauthorized
 from exam.exams import hot, reject_out_of_range_ids
@@ -210,7 +208,7 @@ def save_item(data, attempt_id, position, owner):
         _attempt, refused = _owner_attempt(owner, attempt_id)
         if refused is not None:
             return refused
-        raise NotFound(_("There is no question %(n)s in this paper.", n=position))
+        raise ops.missing_position(position)
     return {"position": result.position, "seq": result.seq, "saved": result.saved,
             "saved_at": iso(result.saved_at), "server_time": iso(now),
             "remaining_seconds": max(0, int((result.deadline - now).total_seconds()))}

@@ -491,6 +491,10 @@ def clean_response(item: AttemptItem, version: QuestionVersion, response: Any) -
         raise ExamError(messages.get(version.type, str(exc)), code="bad_response") from None
 
 
+def missing_position(position: int) -> NotFound:
+    return NotFound(_("There is no question %(n)s in this paper.", n=position))
+
+
 @dataclass
 class SaveResult:
     position: int
