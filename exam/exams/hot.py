@@ -34,7 +34,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Integer, String, bindparam, select, text, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from exam.accounts.models import ApiToken, User
 from exam.core.db import deferred_reads
@@ -262,6 +263,23 @@ _SUBMIT_ITEMS = (
     .order_by(IT.c.position)
 )
 _AWARD = update(IT).where(IT.c.id == bindparam("item_id")).values(awarded=bindparam("awarded"))
+_FINISH_SET = ("UPDATE attempts SET status = :status, finished_at = :finished_at, finished_by = :finished_by, "
+               "version = version + 1, score = :score, max_score = :max_score, passed = :passed, band = :band "
+               "WHERE id = :attempt_id AND status = 'in_progress'")
+_FINISH = text(_FINISH_SET).bindparams(bindparam("finished_at", type_=DateTime()))
+_FINISH_PG = text(f"""
+WITH awards AS (
+    UPDATE attempt_items SET awarded = v.awarded
+    FROM (SELECT unnest(:item_ids) AS id, unnest(:awards) AS awarded) AS v
+    WHERE attempt_items.id = v.id
+    RETURNING 1
+), finished AS (
+    {_FINISH_SET}
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded
+""").bindparams(bindparam("finished_at", type_=DateTime()), bindparam("item_ids", type_=ARRAY(Integer())),
+                bindparam("awards", type_=ARRAY(Float())))
 
 
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
@@ -306,16 +324,19 @@ def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
         item.options, item.answer, item.response, item.points, partial)) for item in items]
     awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
               if g.awarded is not None]
-    if awards:
-        conn.execute(_AWARD, awards)
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
     past_deadline = now > row.deadline
     status = "expired" if past_deadline else "submitted"
     finished_by = "deadline" if past_deadline else "examinee"
-    won = conn.execute(
-        update(A).where(A.c.id == attempt_id, A.c.status == "in_progress")
-        .values(status=status, finished_at=now, finished_by=finished_by, version=A.c.version + 1, **result)
-    ).rowcount
+    finish = {"attempt_id": attempt_id, "status": status, "finished_at": now, "finished_by": finished_by, **result}
+    if conn.dialect.name == "postgresql":
+        # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
+        won = conn.execute(_FINISH_PG, dict(finish, item_ids=[a["item_id"] for a in awards],
+                                            awards=[a["awarded"] for a in awards])).scalar()
+    else:
+        if awards:
+            conn.execute(_AWARD, awards)
+        won = conn.execute(_FINISH, finish).rowcount
     if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
         raise _Lost()
     # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
