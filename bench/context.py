@@ -55,12 +55,16 @@ def migrate(app) -> None:
 
 def seed_people(app, count: int, *, start: int = 0, prefix: str = "bench",
                 tokens: bool = True) -> tuple[list[str], list[str]]:
-    """``count`` active examinees sharing one password (hashed once, by the production method) and a token each."""
-    from sqlalchemy import select
+    """``count`` active examinees sharing one password (hashed once, by the production method) and a token each.
+
+    Written in bulk with Core executemany; the tokens are made as ``exam.accounts.operations.issue_token`` makes
+    them (``secrets.token_urlsafe(32)``, only the SHA-256 stored), without its audit row per token."""
+    from sqlalchemy import insert, select
     from werkzeug.security import generate_password_hash
 
-    from exam.accounts.models import User
-    from exam.accounts.operations import ensure_department, issue_token
+    from exam.accounts.models import ApiToken, User
+    from exam.accounts.operations import ensure_department
+    from exam.core.timeutil import utcnow
     from exam.extensions import db
 
     with app.app_context():
@@ -68,14 +72,22 @@ def seed_people(app, count: int, *, start: int = 0, prefix: str = "bench",
         password_hash = generate_password_hash(PASSWORD, method=app.config["PASSWORD_HASH_METHOD"])
         usernames = [f"{prefix}{i:05d}" for i in range(start, start + count)]
         existing = set(db.session.scalars(select(User.username).where(User.username.in_(usernames))))
-        users = [
-            User(username=u, name=f"考生{u[-5:]}", department=department, employment_status="active",
-                 must_change_password=False, password_hash=password_hash)
-            for u in usernames if u not in existing
-        ]
-        db.session.add_all(users)
-        db.session.flush()
-        issued = [issue_token(user) for user in users] if tokens else []
+        new = [u for u in usernames if u not in existing]
+        now = utcnow()
+        conn = db.session.connection()
+        if new:
+            conn.execute(insert(User.__table__), [
+                {"username": u, "name": f"考生{u[-5:]}", "department_id": department.id,
+                 "employment_status": "active", "must_change_password": False, "password_hash": password_hash,
+                 "created_at": now, "updated_at": now} for u in new])
+        issued: list[str] = []
+        if tokens and new:
+            ids = dict(conn.execute(select(User.__table__.c.username, User.__table__.c.id)
+                                    .where(User.__table__.c.username.in_(new))).all())
+            issued = [secrets.token_urlsafe(32) for _ in new]
+            conn.execute(insert(ApiToken.__table__), [
+                {"user_id": ids[u], "token_hash": ApiToken.digest(t), "created_at": now}
+                for u, t in zip(new, issued, strict=True)])
         db.session.commit()
         db.engine.dispose()
     return usernames, issued

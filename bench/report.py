@@ -63,7 +63,9 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
     options = run.get("options", {})
     lines += [
         f"Run {machine.get('date', '?')} on commit `{machine.get('git_commit', '?')}`"
-        f" ({'quick' if options.get('quick') else 'full'} run, databases: {', '.join(options.get('db', []))},"
+        f" ({'quick' if options.get('quick') else 'full-size'} run"
+        f"{', selected scenarios (--only)' if options.get('only') else ', every scenario'},"
+        f" databases: {', '.join(options.get('db', []))},"
         f" {_fmt(run.get('duration_seconds'), 0)} s).",
         "",
         "| Machine | |",
@@ -74,6 +76,7 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
               ("load_average_1min_at_end", "Load average (1 min) at the end")]
     for key, label in labels:
         lines.append(f"| {label} | {_cell(machine.get(key))} |")
+    lines += budget_lines(run)
     settings = run.get("settings") or {}
     if settings:
         lines += ["", "| Setting | Value |", "| --- | --- |"]
@@ -126,6 +129,37 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
                 lines += ["", "```", *result["profile"], "```"]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def budget_lines(run: dict) -> list[str]:
+    """Where the run's time went, against the budget (the issue: `make bench` under 15 minutes)."""
+    budget = run.get("budget")
+    if not budget:
+        return []
+    parts = []
+    if budget.get("setup_seconds") is not None:
+        parts.append(f"virtualenvs, packages and catalogues {_fmt(budget['setup_seconds'], 0)} s")
+    for db, seconds in (budget.get("database_setup_seconds") or {}).items():
+        parts.append(f"{db} set-up {_fmt(seconds, 0)} s")
+    parts.append(f"scenarios {_fmt(budget.get('scenario_seconds'), 0)} s")
+    line = f"Time: {_fmt(budget.get('total_seconds'), 0)} s in all ({'; '.join(parts)})"
+    if budget.get("budget_seconds"):
+        verdict = "within" if budget.get("within_budget") else "OVER"
+        line += (f", {verdict} the budget of {_fmt(budget['budget_seconds'], 0)} s"
+                 f" (planned {_fmt(budget.get('planned_seconds'), 0)} s)")
+    line += "."
+    skipped = budget.get("skipped_for_time") or []
+    if skipped:
+        line += f" Skipped for time: {', '.join(skipped)} (see below for the commands that run them)."
+    elif budget.get("budget_seconds"):
+        line += " No scenario was skipped for time."
+    timed = [f"{r['scenario']}/{r['db']} {_fmt(r['seconds'], 0)}"
+             + (f" ({_fmt(r['estimate_seconds'], 0)})" if r.get("estimate_seconds") else "")
+             for r in run.get("results", []) if r.get("seconds") is not None]
+    out = ["", line]
+    if timed:
+        out += ["", "Seconds per scenario (estimate in brackets): " + ", ".join(timed) + "."]
+    return out
 
 
 def _atomic_write(path: Path, text: str) -> None:

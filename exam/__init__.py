@@ -160,13 +160,14 @@ def _register_hooks(app: Flask) -> None:
 
     @app.before_request
     def force_password_change():
+        # The API never redirects (and its token requests load no user here: the path is checked first).
         if (
-            current_user.is_authenticated
-            and current_user.must_change_password
-            and not g.get("api_token_auth")
+            not request.path.startswith("/api/")
             and request.endpoint not in {"accounts.change_password", "accounts.logout", "static",
                                          "bootstrap.static", "accounts.set_language"}
-            and not request.path.startswith("/api/")
+            and not g.get("api_token_auth")
+            and current_user.is_authenticated
+            and current_user.must_change_password
         ):
             return redirect(url_for("accounts.change_password"))
         return None

@@ -1,7 +1,13 @@
 """Production server settings (``gunicorn --config python:exam.gunicorn_conf wsgi:app``).
 
-Two cores: 2 worker processes x 4 threads. Exam traffic is short database-bound requests; threads
-cover the waits, processes the CPU. Override with GUNICORN_WORKERS / GUNICORN_THREADS.
+Two cores: 2 worker processes x 4 threads, the same for SQLite and PostgreSQL. Exam traffic is short
+database-bound requests; threads cover the waits, processes the CPU. Override with GUNICORN_WORKERS /
+GUNICORN_THREADS.
+
+Checked with the benchmark (bench/README.md, "Production settings"): on SQLite the exam day's saves and submits
+of one worker share a commit (exam/exams/hot.py), so more threads would make bigger groups, but 8 threads gave no
+gain beyond the noise on this machine; on PostgreSQL each thread holds one pooled connection (pool_size =
+threads, exam/config.py). More workers than cores only share the CPU the requests already need.
 """
 
 import os

@@ -6,17 +6,20 @@ Another person's attempt answers 404. Nothing here holds a correct answer or the
 
 from __future__ import annotations
 
-from flask import current_app, request
+from functools import wraps
+
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from exam.api import api_blueprint
-from exam.core.access import login_required, roles_required
+from exam.api import api_blueprint, bearer_token
+from exam.core.access import EXAMINEE, login_required, roles_required
 from exam.core.timeutil import utcnow
+from exam.errors import unauthorized
+from exam.exams import hot, reject_out_of_range_ids
 from exam.exams import operations as ops
-from exam.exams import reject_out_of_range_ids
 from exam.exams.models import Attempt, Exam
 from exam.exams.schemas import (
     EventSchema,
@@ -26,7 +29,7 @@ from exam.exams.schemas import (
     IgnoreBodySchema,
     SaveSchema,
 )
-from exam.extensions import db
+from exam.extensions import db, login_manager
 
 blp = api_blueprint("api_exams", __name__, "Exams")
 blp.url_value_preprocessor(reject_out_of_range_ids)
@@ -63,11 +66,41 @@ def attempt_body(attempt: Attempt, now) -> dict:
         "status": attempt.status, "started_at": iso(attempt.started_at), "deadline": iso(attempt.deadline),
         "server_time": iso(now), "remaining_seconds": attempt.remaining_seconds(now),
         "focus_losses": attempt.focus_losses, "focus_loss_limit": attempt.exam.focus_loss_limit,
-        "items": ops.paper_items(attempt),
+        "items": ops.paper_items(attempt, getattr(attempt, "fresh_items", None)),
     }
     if attempt.is_finished:
         body.update(attempt_result(attempt, now))
     return body
+
+
+def exam_day_route(view):
+    """Any signed-in examinee, as ``login_required``, for the exam day's hot routes (autosave, submit).
+
+    With a bearer token nothing is loaded up front: the view gets ``owner`` and the statements of
+    ``exam.exams.hot`` check the token with the attempt (no separate token query, no session). With the browser
+    session the signed-in user is the owner, as on every other route."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        token = bearer_token()
+        if token is not None:
+            g.api_token_auth = True
+            return view(*args, owner=hot.Owner.from_token(token), **kwargs)
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, owner=hot.Owner(user_id=current_user.id), **kwargs)
+
+    checked.access = frozenset({EXAMINEE})
+    return checked
+
+
+def _owner_attempt(owner: hot.Owner, attempt_id: int):
+    """The ordinary path after the hot statement found nothing: 401 for a bad token, 404 for another person's
+    attempt (or the attempt when it is the owner's: the caller decides)."""
+    user = current_user if owner.user_id is not None else hot.owner_user(owner)
+    if user is None:
+        return None, unauthorized()
+    return ops.get_attempt_for(attempt_id, user), None
 
 
 def _own_attempt(attempt_id: int) -> Attempt:
@@ -163,30 +196,37 @@ def get_attempt(attempt_id):
 
 
 @blp.route("/attempts/<int:attempt_id>/items/<int:position>", methods=["PUT"])
-@login_required
+@exam_day_route
 @blp.arguments(SaveSchema)
 @blp.response(200)
-def save_item(data, attempt_id, position):
+def save_item(data, attempt_id, position, owner):
     """Save one answer ``{response, seq}``; a seq not above the stored one is not applied (``saved: false``)."""
-    attempt = _own_attempt(attempt_id)
     now = utcnow()
-    result = ops.save_response(attempt, position, data["response"], data["seq"], flagged=data.get("flagged"),
-                               now=now)
-    body = {"position": result.position, "seq": result.seq, "saved": result.saved,
+    result = hot.save(owner, attempt_id, position, data["response"], data["seq"], flagged=data.get("flagged"),
+                      now=now)
+    if result is None:
+        _attempt, refused = _owner_attempt(owner, attempt_id)
+        if refused is not None:
+            return refused
+        raise ops.missing_position(position)
+    return {"position": result.position, "seq": result.seq, "saved": result.saved,
             "saved_at": iso(result.saved_at), "server_time": iso(now),
-            "remaining_seconds": attempt.remaining_seconds(now)}
-    db.session.commit()
-    return body
+            "remaining_seconds": max(0, int((result.deadline - now).total_seconds()))}
 
 
 @blp.route("/attempts/<int:attempt_id>/submit", methods=["POST"])
-@login_required
+@exam_day_route
 @blp.arguments(IgnoreBodySchema)
 @blp.response(200)
-def submit_attempt(_ignored, attempt_id):
+def submit_attempt(_ignored, attempt_id, owner):
     """Finish the attempt (once, however many submits arrive). Score fields only when results are shown now."""
-    attempt = _own_attempt(attempt_id)
     now = utcnow()
+    body = hot.submit(owner, attempt_id, now)
+    if body is not None:
+        return body
+    attempt, refused = _owner_attempt(owner, attempt_id)
+    if refused is not None:
+        return refused
     ops.finish_attempt(attempt, by="examinee", now=now)
     body = attempt_result(attempt, now)
     db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -37,7 +39,21 @@ def _may_write() -> bool:
     # Outside a request (CLI, cron, tests calling operations) assume a write.
     if not has_request_context():
         return True
+    if g.get("db_deferred"):
+        return False
     return request.method in WRITE_METHODS or bool(g.get("db_write"))
+
+
+@contextmanager
+def deferred_reads():
+    """Transactions begun inside begin as a plain (deferred) BEGIN even in a write request: for a write request
+    that reads first and takes the write lock only for its writes (the exam day's autosave, exam.exams.hot).
+    End the read inside the block: the snapshot it holds is not the write's."""
+    g.db_deferred = True
+    try:
+        yield
+    finally:
+        g.db_deferred = False
 
 
 def expect_write() -> None:

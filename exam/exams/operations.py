@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
@@ -370,6 +371,12 @@ def start_attempt(exam: Exam, user: User, now: datetime | None = None) -> Attemp
          "response": None, "response_seq": 0, "flagged": False}
         for i in items
     ])
+    # The paper as just drawn, for the start's answer (paper_items): no second read of what was just written.
+    attempt.fresh_items = [
+        SimpleNamespace(position=i.position, version=i.version, option_order=i.option_order, points=i.section.points,
+                        response=None, response_seq=0, flagged=False, section_id=i.section.id)
+        for i in items
+    ]
     return attempt
 
 
@@ -484,6 +491,10 @@ def clean_response(item: AttemptItem, version: QuestionVersion, response: Any) -
         raise ExamError(messages.get(version.type, str(exc)), code="bad_response") from None
 
 
+def missing_position(position: int) -> NotFound:
+    return NotFound(_("There is no question %(n)s in this paper.", n=position))
+
+
 @dataclass
 class SaveResult:
     position: int
@@ -569,7 +580,14 @@ def finish_attempt(attempt: Attempt, *, by: str = "examinee", now: datetime | No
     if updates:
         db.session.execute(update(AttemptItem), updates)
     _store_result(attempt, items)
+    attempt_finished(attempt.id)
     return True
+
+
+def attempt_finished(attempt_id: int) -> None:
+    """Every attempt passes here once, in the transaction that finished and graded it, whichever path finished
+    it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam day's
+    submit in ``exam.exams.hot.submit``. What follows a finish (e.g. report aggregates, #7) is called here."""
 
 
 def _result(exam: Exam, items: list[AttemptItem]) -> dict:

@@ -131,3 +131,30 @@ def test_a_newer_stored_answer_is_not_a_lost_one():
     items = {("1", 1): ("C", 5, [])}  # a later save reached the server though its answer never did
     assert evaluate(acks, {"1": {"status": "submitted", "finished_at": "x"}}, items, [], set())["lost_answers"] == 0
     assert to_stored(["B", "A"], ["C", "D"]) == ["C", "D"]
+
+
+def test_the_plan_runs_every_scenario_on_both_databases_and_the_pdf_list_once():
+    from bench.__main__ import ASSUMED_SECONDS, plan
+
+    steps = plan(list(NAMES), ["sqlite", "postgresql"], quick=False)
+    pairs = {(db, name) for db, name, _ in steps}
+    for name in NAMES:
+        expected = {"sqlite"} if name == "pdf_list" else {"sqlite", "postgresql"}
+        assert {db for db, n in pairs if n == name} == expected, name
+    # the load scenarios of every database come before any scale check
+    kinds = ["load" if n in {"r0_hello", "login_form", "home_page", "api_me", "exam_day"} else "scale"
+             for _, n, _ in steps]
+    assert kinds == sorted(kinds)
+    assert all(seconds <= ASSUMED_SECONDS[n] for _, n, seconds in steps if n in ASSUMED_SECONDS)
+
+
+def test_the_time_line_says_where_the_time_went_and_what_was_skipped_for_it():
+    run = fake_run()
+    run["budget"] = {"budget_seconds": 900, "setup_seconds": 95.2, "database_setup_seconds": {"sqlite": 3.0},
+                     "planned_seconds": 880, "scenario_seconds": 700.0, "total_seconds": 910.4,
+                     "within_budget": False, "skipped_for_time": ["pdf_list/sqlite"]}
+    run["results"][0].update(seconds=12.3, estimate_seconds=11)
+    markdown = report.render_markdown(run)
+    assert ("Time: 910 s in all (virtualenvs, packages and catalogues 95 s; sqlite set-up 3 s; scenarios 700 s), "
+            "OVER the budget of 900 s (planned 880 s). Skipped for time: pdf_list/sqlite") in markdown
+    assert "r0_hello/sqlite 12 (11)" in markdown

@@ -1,0 +1,356 @@
+"""The exam day's two hot paths, autosave and submit, in a few Core statements each (issue #8).
+
+Every examinee autosaves many times and submits once, most of them in the same last minute: these two requests
+carry the exam day. The rules are those of ``exam.exams.operations`` (``save_response``, ``finish_attempt``),
+enforced inside the statements themselves:
+
+- who: the attempt is found only through its owner, either the bearer token (its SHA-256 stored, not revoked,
+  the user active: the join replaces flask-login's separate token query) or the signed-in user's id;
+- autosave: the attempt row is touched only ``WHERE status = 'in_progress' AND deadline >= now - grace``, and the
+  answer written only when that touch happened and the stored ``response_seq`` is lower. On PostgreSQL both
+  updates are one statement (a data-modifying CTE) run in autocommit: two round trips per save, no BEGIN/COMMIT.
+  On SQLite they run in the write transaction the request opens (``BEGIN IMMEDIATE``, exam/core/db.py);
+- submit: the attempt row is locked first (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite), then the
+  items are read and graded, then the attempt is finished ``WHERE status = 'in_progress'``: a save acknowledged
+  before the submit is in the graded paper, a save after it is refused (the touch finds no open attempt).
+
+On SQLite the checks read without the write lock, and the writes of one process (saves and submits) queue on a
+process-wide lock and share one transaction and one commit (a group commit: one fsync for the writes that arrived
+together, each acknowledged only after it). The worker's threads wait on a Python lock (woken at once) instead of
+SQLite's busy handler (which sleeps and retries); the two processes still meet at SQLite's own lock.
+
+A function returns None when the statement finds no attempt item for that owner (a bad token, somebody else's
+attempt, no such position): the caller then takes the ordinary path, which answers 401 or 404 as before.
+Finishing calls ``operations.attempt_finished``, the one place every finished attempt passes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from exam.accounts.models import ApiToken, User
+from exam.core.db import deferred_reads
+from exam.core.errors import Conflict
+from exam.exams import operations as ops
+from exam.exams.models import Attempt, AttemptItem, Exam
+from exam.extensions import db
+from question_bank.models import QuestionVersion
+from question_bank.types import QUESTION_TYPES
+
+A, IT, V, E = Attempt.__table__, AttemptItem.__table__, QuestionVersion.__table__, Exam.__table__
+T, U = ApiToken.__table__, User.__table__
+
+_sqlite_writes = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose attempt: a bearer token (checked inside the statement) or a signed-in user's id."""
+
+    token_hash: str | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def from_token(cls, token: str) -> Owner:
+        return cls(token_hash=ApiToken.digest(token))
+
+
+def _owned(stmt, owner: Owner):
+    if owner.user_id is not None:
+        return stmt.where(A.c.user_id == owner.user_id)
+    return (stmt.join(T, T.c.user_id == A.c.user_id).join(U, U.c.id == A.c.user_id)
+            .where(T.c.token_hash == owner.token_hash, T.c.revoked_at.is_(None), U.c.active.is_(True)))
+
+
+def _is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+def _finished_error():
+    return Conflict(_("This attempt has finished; the answer was not saved."), code="attempt_finished")
+
+
+# --- autosave ---------------------------------------------------------------------------------------------
+
+# Statements as text with typed parameters and result columns: built once, no per-request statement building
+# or cache-key walk of a Core construct.
+_ITEM_SQL = """
+SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, qv.type, qv.options, a.status, a.deadline,
+       e.grace_seconds
+FROM attempt_items ai
+JOIN attempts a ON a.id = ai.attempt_id
+JOIN exams e ON e.id = a.exam_id
+JOIN question_versions qv ON qv.id = ai.question_version_id
+{owner_join}
+WHERE ai.attempt_id = :attempt_id AND ai.position = :position AND {owner_where}
+"""
+_ITEM_COLUMNS = {"id": Integer(), "option_order": JSON(), "response_seq": BigInteger(), "saved_at": DateTime(),
+                 "type": String(), "options": JSON(), "status": String(), "deadline": DateTime(),
+                 "grace_seconds": Integer()}
+_ITEM_BY_TOKEN = text(_ITEM_SQL.format(
+    owner_join="JOIN api_tokens t ON t.user_id = a.user_id JOIN users u ON u.id = a.user_id",
+    owner_where="t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active",
+)).bindparams(bindparam("active", True, type_=Boolean())).columns(**_ITEM_COLUMNS)
+_ITEM_BY_USER = text(_ITEM_SQL.format(owner_join="", owner_where="a.user_id = :user_id")).columns(**_ITEM_COLUMNS)
+
+_TIMES = (bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()))
+_TOUCH = text("UPDATE attempts SET last_saved_at = :now "
+              "WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff").bindparams(*_TIMES)
+_STORE_SET = ("UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now, "
+              "flagged = COALESCE(:flagged, flagged) WHERE id = :item_id AND response_seq < :seq")
+_STORE = text(_STORE_SET).bindparams(_TIMES[0], bindparam("response", type_=JSON()),
+                                     bindparam("flagged", type_=Boolean()))
+# PostgreSQL: touch the open attempt and store the answer in one statement (autocommit, one round trip).
+_SAVE_PG = text(f"""
+WITH touched AS (
+    UPDATE attempts SET last_saved_at = :now
+    WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff
+    RETURNING id
+), stored AS (
+    {_STORE_SET} AND EXISTS (SELECT 1 FROM touched)
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM touched) AS touched, (SELECT count(*) FROM stored) AS stored
+""").bindparams(*_TIMES, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()))
+
+
+@dataclass
+class Saved:
+    position: int
+    seq: int
+    saved: bool
+    saved_at: datetime | None
+    deadline: datetime
+
+
+@dataclass
+class _Job:
+    """One write waiting for the group commit (SQLite): ``run(connection)`` inside the shared transaction."""
+
+    run: Callable[[Any], Any]
+    savepoint: bool = False  # a job that may fail halfway is undone alone
+    result: Any = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+_queue: list[_Job] = []
+_queue_lock = threading.Lock()
+
+
+def _release_session() -> None:
+    """End the request's open transaction (e.g. a session request's user lookup, begun IMMEDIATE on SQLite)
+    before queueing for the process's write lock: never wait for it while holding the database's."""
+    if db.session().in_transaction():
+        db.session.rollback()
+
+
+def _group_commit(job: _Job) -> Any:
+    """SQLite: the writes of this process's threads that arrive together share one write transaction and one
+    commit (one fsync with ``synchronous=FULL``). The thread holding the process's write lock runs every job
+    queued so far in its own session's transaction (BEGIN IMMEDIATE: the database's write lock) and commits;
+    a thread whose job ran meanwhile returns at once. A job's result is given only after the commit that holds
+    it; when the commit fails, every job of the batch fails."""
+    _release_session()
+    with _queue_lock:
+        _queue.append(job)
+    with _sqlite_writes:
+        if not job.done:
+            with _queue_lock:
+                batch = list(_queue)
+                _queue.clear()
+            try:
+                conn = db.session.connection()
+                for each in batch:
+                    nested = conn.begin_nested() if each.savepoint else None
+                    try:
+                        each.result = each.run(conn)
+                        if nested is not None:
+                            nested.commit()
+                    except Exception as exc:
+                        if nested is None:
+                            raise
+                        nested.rollback()
+                        each.error = exc
+                db.session.commit()
+            except Exception as exc:  # nothing of the batch is stored: every job in it fails
+                db.session.rollback()
+                for each in batch:
+                    each.error = each.error or exc
+            finally:
+                for each in batch:
+                    each.done = True
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+def _store(params: dict):
+    def run(conn) -> tuple[int, int]:
+        touched = conn.execute(_TOUCH, params).rowcount
+        return touched, (conn.execute(_STORE, params).rowcount if touched == 1 else 0)
+
+    return run
+
+
+def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
+         now: datetime) -> Saved | None:
+    """Store one answer unless a newer one is stored; refused (409) once finished or past deadline + grace.
+
+    Commits. None when this owner has no such attempt item (the caller answers 401/404 the ordinary way)."""
+    sqlite = _is_sqlite()
+    statement, params = ((_ITEM_BY_USER, {"user_id": owner.user_id}) if owner.user_id is not None
+                         else (_ITEM_BY_TOKEN, {"token_hash": owner.token_hash}))
+    params.update(attempt_id=attempt_id, position=position)
+    if sqlite:
+        _release_session()
+        with deferred_reads():  # a read: no write lock while the answer is checked
+            row = db.session.connection().execute(statement, params).first()
+            db.session.rollback()
+    else:
+        # Autocommit: no BEGIN/COMMIT round trips; the write below is one atomic statement. (A session request
+        # has already read its user in a transaction: the save then commits with it.)
+        conn = (db.session.connection() if db.session().in_transaction() else
+                db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}))
+        row = conn.execute(statement, params).first()
+    if row is None:
+        return None
+    if row.status != "in_progress":
+        raise _finished_error()
+    grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
+    if now > row.deadline + grace:
+        raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
+    cleaned = ops.clean_response(SimpleNamespace(option_order=row.option_order),
+                                 SimpleNamespace(type=row.type, options=row.options), response)
+    # The deadline is checked again inside the write: extra time only ever moves it later.
+    write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
+             "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
+    if sqlite:
+        touched, stored = _group_commit(_Job(_store(write)))
+    else:
+        result = conn.execute(_SAVE_PG, write).one()
+        touched, stored = result.touched, result.stored
+        db.session.commit()
+    if touched != 1:
+        raise _finished_error()
+    if stored != 1:
+        return Saved(position, row.response_seq, False, row.saved_at, row.deadline)
+    return Saved(position, seq, True, now, row.deadline)
+
+
+# --- submit -----------------------------------------------------------------------------------------------
+
+_SUBMIT_ATTEMPT = (
+    select(A.c.id, A.c.status, A.c.deadline, A.c.finished_by, A.c.score, A.c.max_score, A.c.passed, A.c.band,
+           E.c.multiple_scoring, E.c.pass_mark, E.c.bands, E.c.show_results, E.c.closes_at,
+           E.c.status.label("exam_status"))
+    .select_from(A.join(E, E.c.id == A.c.exam_id))
+    .where(A.c.id == bindparam("attempt_id"))
+)
+_SUBMIT_ITEMS = (
+    select(IT.c.id, IT.c.response, IT.c.points, IT.c.awarded, V.c.type, V.c.options, V.c.answer)
+    .select_from(IT.join(V, V.c.id == IT.c.question_version_id))
+    .where(IT.c.attempt_id == bindparam("attempt_id"))
+    .order_by(IT.c.position)
+)
+_AWARD = update(IT).where(IT.c.id == bindparam("item_id")).values(awarded=bindparam("awarded"))
+_FINISH_SET = ("UPDATE attempts SET status = :status, finished_at = :finished_at, finished_by = :finished_by, "
+               "version = version + 1, score = :score, max_score = :max_score, passed = :passed, band = :band "
+               "WHERE id = :attempt_id AND status = 'in_progress'")
+_FINISH = text(_FINISH_SET).bindparams(bindparam("finished_at", type_=DateTime()))
+_FINISH_PG = text(f"""
+WITH awards AS (
+    UPDATE attempt_items SET awarded = v.awarded
+    FROM (SELECT unnest(:item_ids) AS id, unnest(:awards) AS awarded) AS v
+    WHERE attempt_items.id = v.id
+    RETURNING 1
+), finished AS (
+    {_FINISH_SET}
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded
+""").bindparams(bindparam("finished_at", type_=DateTime()), bindparam("item_ids", type_=ARRAY(Integer())),
+                bindparam("awards", type_=ARRAY(Float())))
+
+
+def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
+    """The submit answer: as ``exam.api.exams.attempt_result``, scores only when the exam shows them now."""
+    body = {"status": status, "finished_by": finished_by}
+    exam = Exam(status=exam_row.exam_status, closes_at=exam_row.closes_at)  # transient: the policy's rules
+    if status != "in_progress" and exam.policy_allows(exam_row.show_results, now):
+        body.update(result)
+    return body
+
+
+def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """Finish and grade the attempt once (a second submit answers its state, finishing nothing). Commits.
+
+    On SQLite it runs in the group commit with the saves; on PostgreSQL in its own transaction, the attempt row
+    locked first. None when this owner has no such attempt (the caller answers 401/404 the ordinary way)."""
+    try:
+        if _is_sqlite():
+            return _group_commit(_Job(lambda conn: _finish(conn, owner, attempt_id, now), savepoint=True))
+        body = _finish(db.session.connection(), owner, attempt_id, now)
+    except _Lost:
+        db.session.rollback()
+        return None
+    if body is None:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return body
+
+
+def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    row = conn.execute(_owned(_SUBMIT_ATTEMPT, owner).with_for_update(of=A), {"attempt_id": attempt_id}).first()
+    if row is None:
+        return None
+    if row.status != "in_progress":
+        return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                                   "passed": row.passed, "band": row.band}, row, now)
+    # Read after the lock: every save acknowledged before this point is graded.
+    items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
+    partial = row.multiple_scoring == "partial"
+    graded = [SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[item.type].grade(
+        item.options, item.answer, item.response, item.points, partial)) for item in items]
+    awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
+              if g.awarded is not None]
+    result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
+    past_deadline = now > row.deadline
+    status = "expired" if past_deadline else "submitted"
+    finished_by = "deadline" if past_deadline else "examinee"
+    finish = {"attempt_id": attempt_id, "status": status, "finished_at": now, "finished_by": finished_by, **result}
+    if conn.dialect.name == "postgresql":
+        # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
+        won = conn.execute(_FINISH_PG, dict(finish, item_ids=[a["item_id"] for a in awards],
+                                            awards=[a["awarded"] for a in awards])).scalar()
+    else:
+        if awards:
+            conn.execute(_AWARD, awards)
+        won = conn.execute(_FINISH, finish).rowcount
+    if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
+        raise _Lost()
+    # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
+    ops.attempt_finished(attempt_id)
+    return _body(status, finished_by, result, row, now)
+
+
+class _Lost(Exception):
+    """Another request finished the attempt first (cannot happen under the lock): undo, the ordinary path answers."""
+
+
+def owner_user(owner: Owner) -> User | None:
+    """The active user of a live token (the ordinary path, when the hot statement found nothing)."""
+    return db.session.scalars(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == owner.token_hash, ApiToken.revoked_at.is_(None), User.active.is_(True))
+    ).one_or_none()
