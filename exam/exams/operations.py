@@ -587,6 +587,8 @@ def _store_result(attempt: Attempt, items: list[AttemptItem]) -> None:
                        .execution_options(synchronize_session=False))
     for key, value in result.items():
         set_committed_value(attempt, key, value)
+    from exam.reports.item_stats import attempt_changed  # the reports' kept aggregates (issue #7)
+    attempt_changed(db.session, [attempt.id])
 
 
 def record_focus_loss(attempt: Attempt, kind: str, now: datetime | None = None) -> bool:
