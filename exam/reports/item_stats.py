@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from sqlalchemy import Float, Text, and_, case, cast, delete, event, func, literal, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
 
 from exam.accounts.models import User
 from exam.exams.models import Attempt, AttemptItem, Exam, ExamSection
@@ -90,8 +91,10 @@ def item_rows(exam_ids: list[int]):
             .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice))
 
 
-def _attempt_item_rows(exam_id: int, attempt_id: int, percent: float | None, sign: int):
-    columns, choice = _item_columns(literal(exam_id), literal(percent, Float), sign)
+def _attempt_item_rows(exam_id: int, attempt_id: int, percent, sign: int):
+    """One attempt's item sums (``sign`` -1: to subtract) with ``percent`` (a value or a scalar subquery)."""
+    total = percent if isinstance(percent, ClauseElement) else literal(percent, Float)
+    columns, choice = _item_columns(literal(exam_id), total, sign)
     return (select(*columns).select_from(AttemptItem)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(AttemptItem.attempt_id == attempt_id, AttemptItem.awarded.is_not(None))
