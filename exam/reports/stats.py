@@ -531,11 +531,23 @@ def _pearson(n, sx, sy, sxy, sxx, syy) -> float | None:
     return num / math.sqrt(den_sq)
 
 
+_OPTION_KEYS: dict[tuple[type, Any], str] = {}
+
+
 def _option_key(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    try:
+        return _OPTION_KEYS[(type(value), value)]
+    except KeyError:
+        key = json.dumps(value, ensure_ascii=False)
+        if len(_OPTION_KEYS) < 1024:
+            _OPTION_KEYS[(type(value), value)] = key
+        return key
+    except TypeError:  # not hashable
+        return json.dumps(value, ensure_ascii=False)
 
 
 CHOICE_TYPES = ("single", "multiple", "true_false")
+SUM_NAMES = ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy")  # the order of the group columns
 BLANK_RESPONSES = ("null", '""', "[]")
 
 
@@ -593,22 +605,31 @@ def _items_from_groups(groups) -> list[ItemStats]:
     versions = {v.id: v for v in db.session.scalars(
         select(QuestionVersion).where(QuestionVersion.id.in_({g.version_id for g in groups})))}
 
-    sums: dict[int, dict[str, float]] = {}
+    sums: dict[int, list[float]] = {}
+    positions: dict[int, int] = {}
     choices: dict[int, dict[str, int]] = {}
-    for g in groups:
-        acc = sums.setdefault(g.version_id, dict.fromkeys(
-            ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"), 0.0) | {"position": g.position})
-        for name in ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"):
-            acc[name] += float(getattr(g, name) or 0)
-        acc["position"] = min(acc["position"], g.position)
-        if g.choice in (None, "") or g.choice in BLANK_RESPONSES:
+    picked_keys: dict[str, list[str]] = {}  # a stored response (JSON text) -> the option keys it picks
+    for version_id, choice, position, *values in groups:
+        acc = sums.get(version_id)
+        if acc is None:
+            sums[version_id] = acc = [0.0] * len(SUM_NAMES)
+            positions[version_id] = position
+        for i, value in enumerate(values):
+            acc[i] += float(value or 0)
+        if position < positions[version_id]:
+            positions[version_id] = position
+        if choice in (None, "") or choice in BLANK_RESPONSES:
             continue
-        value = json.loads(g.choice)
-        picked = value if isinstance(value, list) else [value]
-        bucket = choices.setdefault(g.version_id, {})
-        for key in picked:
-            bucket[_option_key(key)] = bucket.get(_option_key(key), 0) + int(g.n)
-    rows = [SimpleNamespace(version_id=vid, **acc) for vid, acc in sums.items()]
+        keys = picked_keys.get(choice)
+        if keys is None:
+            value = json.loads(choice)
+            keys = picked_keys[choice] = [_option_key(k) for k in (value if isinstance(value, list) else [value])]
+        bucket = choices.setdefault(version_id, {})
+        n = int(values[0])
+        for key in keys:
+            bucket[key] = bucket.get(key, 0) + n
+    rows = [SimpleNamespace(version_id=vid, position=positions[vid], **dict(zip(SUM_NAMES, acc, strict=True)))
+            for vid, acc in sums.items()]
 
     items = []
     for r in rows:
