@@ -334,7 +334,7 @@ def exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
     if item_stats.is_fresh(db.session, exam):
         stats = _kept_exam_stats(exam)
         if with_items:
-            stats.items = _items_from_groups(_kept_groups(exam))
+            stats.items = _items_from_groups(*_kept_groups(exam))
         return stats
     return raw_exam_stats(exam, with_items=with_items)
 
@@ -557,7 +557,7 @@ def item_analysis(exam: Exam) -> list[ItemStats]:
     from exam.reports import item_stats
 
     if item_stats.is_fresh(db.session, exam):
-        return _items_from_groups(_kept_groups(exam))
+        return _items_from_groups(*_kept_groups(exam))
     return raw_item_analysis(exam)
 
 
@@ -590,26 +590,37 @@ def raw_item_analysis(exam: Exam) -> list[ItemStats]:
 
 
 def _kept_groups(exam: Exam):
+    """(sums per version, choice counts) from ``exam_item_stats``: two small grouped reads."""
     from exam.reports.models import ExamItemStat as S
 
-    return db.session.execute(
-        select(S.question_version_id.label("version_id"), S.choice, S.position, S.n, S.blank, S.awarded, S.points,
-               S.sx, S.sy, S.sxy, S.sxx, S.syy)
-        .where(S.exam_id == exam.id, S.n > 0)
+    sums = db.session.execute(
+        select(S.question_version_id, literal(None, Text), func.min(S.position),
+               *(func.sum(getattr(S, name)) for name in SUM_NAMES))
+        .where(S.exam_id == exam.id)
+        .group_by(S.question_version_id)
     ).all()
+    choices = db.session.execute(
+        select(S.question_version_id, S.choice, S.n)
+        .where(S.exam_id == exam.id, S.n > 0, S.choice.not_in(("", *BLANK_RESPONSES)))
+    ).all()
+    return sums, choices
 
 
-def _items_from_groups(groups) -> list[ItemStats]:
+def _items_from_groups(groups, choice_counts=None) -> list[ItemStats]:
+    """Item statistics from grouped sums (version, choice, position, *SUM_NAMES) and the times each stored
+    response was given (version, choice, n; taken from the groups when None)."""
     if not groups:
         return []
-    versions = {v.id: v for v in db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.id.in_({g.version_id for g in groups})))}
+    if choice_counts is None:
+        choice_counts = [(g[0], g[1], g[3]) for g in groups]
+    versions = {v.id: v for v in db.session.execute(
+        select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.type,
+               QuestionVersion.stem, QuestionVersion.options, QuestionVersion.answer)
+        .where(QuestionVersion.id.in_({g[0] for g in groups})))}
 
     sums: dict[int, list[float]] = {}
     positions: dict[int, int] = {}
-    choices: dict[int, dict[str, int]] = {}
-    picked_keys: dict[str, list[str]] = {}  # a stored response (JSON text) -> the option keys it picks
-    for version_id, choice, position, *values in groups:
+    for version_id, _choice, position, *values in groups:
         acc = sums.get(version_id)
         if acc is None:
             sums[version_id] = acc = [0.0] * len(SUM_NAMES)
@@ -618,6 +629,9 @@ def _items_from_groups(groups) -> list[ItemStats]:
             acc[i] += float(value or 0)
         if position < positions[version_id]:
             positions[version_id] = position
+    choices: dict[int, dict[str, int]] = {}
+    picked_keys: dict[str, list[str]] = {}  # a stored response (JSON text) -> the option keys it picks
+    for version_id, choice, n in choice_counts:
         if choice in (None, "") or choice in BLANK_RESPONSES:
             continue
         keys = picked_keys.get(choice)
@@ -625,9 +639,8 @@ def _items_from_groups(groups) -> list[ItemStats]:
             value = json.loads(choice)
             keys = picked_keys[choice] = [_option_key(k) for k in (value if isinstance(value, list) else [value])]
         bucket = choices.setdefault(version_id, {})
-        n = int(values[0])
         for key in keys:
-            bucket[key] = bucket.get(key, 0) + n
+            bucket[key] = bucket.get(key, 0) + int(n)
     rows = [SimpleNamespace(version_id=vid, position=positions[vid], **dict(zip(SUM_NAMES, acc, strict=True)))
             for vid, acc in sums.items()]
 
@@ -647,7 +660,7 @@ def _items_from_groups(groups) -> list[ItemStats]:
     return items
 
 
-def _attach_options(item: ItemStats, version: QuestionVersion, counts: dict[str, int]) -> None:
+def _attach_options(item: ItemStats, version, counts: dict[str, int]) -> None:
     if version.type in ("single", "multiple"):
         options = version.options or []
         answer = version.answer if isinstance(version.answer, list) else [version.answer]
