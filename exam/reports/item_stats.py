@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from sqlalchemy import Float, Text, and_, case, cast, delete, event, func, literal, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ClauseElement
 
 from exam.accounts.models import User
 from exam.exams.models import Attempt, AttemptItem, Exam, ExamSection
@@ -91,9 +90,9 @@ def item_rows(exam_ids: list[int]):
             .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice))
 
 
-def _attempt_item_rows(exam_id: int, attempt_id: int, percent, sign: int):
-    """One attempt's item sums (``sign`` -1: to subtract) with ``percent`` (a value or a scalar subquery)."""
-    total = percent if isinstance(percent, ClauseElement) else literal(percent, Float)
+def _attempt_item_rows(exam_id: int, attempt_id: int, percent: float | None, sign: int):
+    """One attempt's item sums (``sign`` -1: to subtract), its paper's percentage being ``percent``."""
+    total = literal(percent, Float)
     columns, choice = _item_columns(literal(exam_id), total, sign)
     return (select(*columns).select_from(AttemptItem)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
@@ -124,35 +123,46 @@ def _add_items(session: Session, rows) -> None:
 # --- on write ----------------------------------------------------------------------------------------------
 
 def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
-    """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date."""
+    """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
+
+    Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
+    item sums), two more when a resit replaces the counting attempt; the first result of a new exam also writes
+    the exam's state row."""
     pending: set[int] = session.info.setdefault(PENDING, set())
+    changed = list(attempt_ids)
+    others = (select(func.count()).select_from(Attempt)
+              .where(Attempt.exam_id == Exam.id, Attempt.status != "in_progress", Attempt.id.not_in(changed))
+              .correlate(Exam).scalar_subquery())
     rows = session.execute(
         select(Attempt.exam_id, Attempt.user_id, Exam.counting_attempt, ExamStatsState.rule,
-               ExamResult.attempt_id, ExamResult.percent)
+               ExamResult.attempt_id, ExamResult.percent,
+               case((ExamStatsState.rule.is_(None), others), else_=None).label("others"))
         .join(Exam, Exam.id == Attempt.exam_id)
         .outerjoin(ExamStatsState, ExamStatsState.exam_id == Attempt.exam_id)
         .outerjoin(ExamResult, and_(ExamResult.exam_id == Attempt.exam_id, ExamResult.user_id == Attempt.user_id))
-        .where(Attempt.id.in_(list(attempt_ids)))
+        .where(Attempt.id.in_(changed))
     ).all()
-    changed = set(attempt_ids)
-    for exam_id, user_id, counting_rule, rule, old_attempt, old_percent in set(rows):
+    insert = _insert(session)
+    for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
             continue
-        if rule != rule_for(counting_rule) or old_attempt in changed:
+        if rule is None and not others and len(rows) == 1:
+            # a new exam's first finished attempt: the aggregates start from nothing, exactly
+            session.execute(insert(ExamStatsState).values(exam_id=exam_id, rule=rule_for(counting_rule)))
+        elif rule != rule_for(counting_rule) or old_attempt in changed:
             pending.add(exam_id)  # no aggregates yet, another rule, or the counted answers changed: rebuild
             continue
-        session.execute(delete(ExamResult).where(ExamResult.exam_id == exam_id, ExamResult.user_id == user_id))
-        session.execute(_insert(session)(ExamResult).from_select(list(RESULT_COLUMNS),
-                                                                 result_rows([exam_id], [user_id])))
-        new_attempt = session.scalar(select(ExamResult.attempt_id).where(ExamResult.exam_id == exam_id,
-                                                                         ExamResult.user_id == user_id))
+        upsert = insert(ExamResult).from_select(list(RESULT_COLUMNS), result_rows([exam_id], [user_id]))
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[ExamResult.exam_id, ExamResult.user_id],
+            set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
+        new_attempt, new_percent = session.execute(upsert.returning(ExamResult.attempt_id,
+                                                                    ExamResult.percent)).one()
         if new_attempt == old_attempt:
             continue
         if old_attempt is not None:
             _add_items(session, _attempt_item_rows(exam_id, old_attempt, old_percent, -1))
         if new_attempt is not None:
-            new_percent = select(ExamResult.percent).where(ExamResult.exam_id == exam_id,
-                                                           ExamResult.user_id == user_id).scalar_subquery()
             _add_items(session, _attempt_item_rows(exam_id, new_attempt, new_percent, 1))
         if old_attempt is not None:
             session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n <= 0))

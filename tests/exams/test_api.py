@@ -266,7 +266,9 @@ def test_hot_routes_stay_within_their_query_budget(app, client, setup):
                           headers=headers).json["saved"]
     with count_statements(app) as submit:
         assert client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers).status_code == 200
-    budgets = {"start": (start, 13), "get": (get, 3), "autosave": (save, 5), "submit": (submit, 6)}
+    # submit: 6 for the attempt, 3 for the reports' kept aggregates (lookup, person's row, item sums) and, for the
+    # first finished attempt of an exam, 1 for the aggregates' state row (exam/reports/item_stats.py)
+    budgets = {"start": (start, 13), "get": (get, 3), "autosave": (save, 5), "submit": (submit, 10)}
     over = {name: len(s) for name, (s, limit) in budgets.items() if len(s) > limit}
     assert not over, "\n".join(f"{name}: {q[:100]}" for name, (s, _) in budgets.items() for q in s)
 
