@@ -10,8 +10,12 @@ database in service would be.
 
 Timed, after the data is committed and the engine disposed: one ``SELECT COUNT(*) FROM attempt_items`` (the
 baseline, best of three), then ``exam.reports.stats.exam_stats(exam)``, the call behind the report page and
-``GET /api/v1/exams/{id}/stats``, cold (first call in a new session) and warm, with every SQL statement counted.
-The ratio is the cold call to the COUNT(*). Goal (issue #7): at most 5.
+``GET /api/v1/exams/{id}/stats``, cold (the first call, in a new session) and warm (best of the next two), with
+every SQL statement counted. The ratio is the cold call to the COUNT(*). Goal (issue #7): at most 5.
+
+The statistics read the aggregates kept on write (``exam.reports.item_stats``); as the data here is written in
+bulk past the application, they are built once afterwards with ``rebuild`` (``flask --app wsgi reports
+rebuild-item-stats``), outside the timing (its time is reported).
 """
 
 from __future__ import annotations
@@ -277,7 +281,7 @@ def run(ctx):
         event.listen(db.engine, "before_cursor_execute", count_statement)
         try:
             timings = []
-            for _ in range(2):
+            for _ in range(3):
                 statements.append(0)
                 began = time.perf_counter()
                 stats = exam_stats(db.session.get(Exam, exam_id))
@@ -289,7 +293,7 @@ def run(ctx):
         db.engine.dispose()
     assert stats.figures.took == took, stats.figures
     assert len(stats.items or []) == sum(s[4] for s in SECTIONS), len(stats.items or [])
-    count_s, cold_s, warm_s = min(counts), timings[0], timings[1]
+    count_s, cold_s, warm_s = min(counts), timings[0], min(timings[1:])
     ratio = cold_s / count_s
     notes = [f"{n_items:,} answers in {n_attempts:,} attempts; COUNT(*) {count_s * 1000:.0f} ms (best of 3), "
              f"exam statistics {cold_s * 1000:.0f} ms cold / {warm_s * 1000:.0f} ms warm, "
@@ -303,7 +307,7 @@ def run(ctx):
             {"name": "data written in", "value": seed_seconds, "unit": "s"},
             {"name": "COUNT(*) over the answers (best of 3)", "value": count_s * 1000, "unit": "ms"},
             {"name": "exam statistics, cold", "value": cold_s * 1000, "unit": "ms"},
-            {"name": "exam statistics, warm", "value": warm_s * 1000, "unit": "ms"},
+            {"name": "exam statistics, warm (best of 2)", "value": warm_s * 1000, "unit": "ms"},
             {"name": "statements per statistics call", "value": statements[1], "unit": ""},
         ],
         "ratio": round(ratio, 2),

@@ -131,3 +131,43 @@ def test_kept_aggregates_equal_a_rebuild_and_a_count_from_raw_rows(app, make_use
             assert result.median == counted.median
         _same_items(kept_stats.items, counted.items)
 
+
+
+def test_the_rebuild_command_builds_the_aggregates_the_report_then_reads(app, make_user):
+    from tests.reports.conftest import build_scenario
+
+    scenario = build_scenario(make_user, app)  # written past the hooks: no aggregates yet
+    with app.app_context():
+        exam = db.session.get(Exam, scenario.exam_id)
+        assert not item_stats.is_fresh(db.session, exam)
+        before = reports.exam_stats(exam)
+    result = app.test_cli_runner().invoke(args=["reports", "rebuild-item-stats", "--exam", str(scenario.exam_id)])
+    assert result.exit_code == 0 and "1 exam(s)" in result.output
+    with app.app_context():
+        exam = db.session.get(Exam, scenario.exam_id)
+        assert item_stats.is_fresh(db.session, exam)
+        after = reports.exam_stats(exam)
+        assert after.figures.as_dict() == pytest.approx(before.figures.as_dict())
+        assert (after.bands, after.histogram, after.median) == (before.bands, before.histogram, before.median)
+        _same_items(after.items, before.items)
+
+
+def test_a_person_moving_department_or_leaving_moves_them_in_the_report(app, make_user):
+    from tests.reports.conftest import build_scenario, keep_aggregates
+
+    scenario = build_scenario(make_user, app)
+    keep_aggregates(app)
+    with app.app_context():
+        mover = db.session.get(User, scenario.users["a1"])
+        outsider = db.session.get(User, scenario.users["outsider"])
+        mover.employment_status = "left"  # no longer assigned: now outside the audience
+        outsider.department_id = db.session.get(User, scenario.users["a2"]).department_id  # now in the audience
+        db.session.commit()
+        exam = db.session.get(Exam, scenario.exam_id)
+        kept, counted = reports.exam_stats(exam), reports.raw_exam_stats(exam)
+        assert item_stats.is_fresh(db.session, exam)
+        assert scenario.users["a1"] in {p.id for p in kept.outside}
+        assert scenario.users["outsider"] not in {p.id for p in kept.outside}
+        assert kept.figures.as_dict() == pytest.approx(counted.figures.as_dict())
+        assert [(d.department_id, d.took, d.passed) for d in kept.departments] == \
+               [(d.department_id, d.took, d.passed) for d in counted.departments]
