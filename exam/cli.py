@@ -402,7 +402,22 @@ def exams_rebuild_paper(attempt_id):
     click.echo(f"the rebuilt paper matches the stored paper ({len(result.items)} items)")
 
 
+reports_cli = AppGroup("reports", help="Reports.")
+
+
+@reports_cli.command("rebuild-item-stats")
+@click.option("--exam", "exam_ids", type=int, multiple=True, help="only this exam (repeat for more)")
+def reports_rebuild_item_stats(exam_ids):
+    """Recompute the kept report aggregates (exam results, item sums) from the raw attempts."""
+    from exam.reports.item_stats import rebuild
+
+    count = rebuild(list(exam_ids) or None)
+    db.session.commit()
+    click.echo(f"rebuilt the report aggregates of {count} exam(s)")
+
+
 def register_cli(app) -> None:
+    app.cli.add_command(reports_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(i18n_cli)
     app.cli.add_command(users_cli)

@@ -587,7 +587,16 @@ def finish_attempt(attempt: Attempt, *, by: str = "examinee", now: datetime | No
 def attempt_finished(attempt_id: int) -> None:
     """Every attempt passes here once, in the transaction that finished and graded it, whichever path finished
     it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam day's
-    submit in ``exam.exams.hot.submit``. What follows a finish (e.g. report aggregates, #7) is called here."""
+    submit in ``exam.exams.hot.submit``. What follows a finish is called here: the reports' kept aggregates."""
+    _results_changed([attempt_id])
+
+
+def _results_changed(attempt_ids: list[int]) -> None:
+    """The stored results of these attempts changed (finished, graded by hand, regraded): the reports' kept
+    aggregates follow in the same transaction (``exam.reports.item_stats``)."""
+    from exam.reports.item_stats import attempt_changed  # reports build on exams: imported when first needed
+
+    attempt_changed(db.session, attempt_ids)
 
 
 def _result(exam: Exam, items: list[AttemptItem]) -> dict:
@@ -694,6 +703,7 @@ def grade_item(item: AttemptItem, awarded: float, comment: str | None, grader: U
     item.graded_at = now or utcnow()
     db.session.flush()
     _store_result(attempt, items_with_versions(attempt))
+    _results_changed([attempt.id])
     audit.record("attempt.grade", item, before=before,
                  after={"awarded": item.awarded, "comment": item.comment, "attempt": attempt.id,
                         "score": attempt.score, "passed": attempt.passed})
@@ -745,6 +755,8 @@ def regrade_question(version: QuestionVersion, *, dry_run: bool = True) -> list[
                 item.awarded = new
             db.session.flush()
             _store_result(change.attempt, items_with_versions(change.attempt))
+        if changes:
+            _results_changed([change.attempt.id for change in changes])
     audit.record("question.regrade_dry_run" if dry_run else "question.regrade", version,
                  after={"question": version.question_id, "version": version.number,
                         "changes": [c.as_dict() for c in changes]})

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from exam.reports import views  # noqa: E402,F401
+from exam.reports import models, views  # noqa: E402,F401

@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or_, select, true
 
 from exam.accounts.models import Department, User
 from exam.exams.models import FAIL_BAND, Attempt, AttemptItem, Exam, exam_departments, exam_users
@@ -70,8 +70,9 @@ def audience_condition(exam: Exam, parents: dict[int, int | None] | None = None)
     return and_(staff_condition(), or_(*members))
 
 
-def counting_subquery(exam_ids: list[int], name: str = "counting"):
+def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: list[int] | None = None):
     """One row per person and exam: the counting attempt (see the module docstring)."""
+    people = Attempt.user_id.in_(user_ids) if user_ids is not None else true()
     ranked_order = case((Exam.counting_attempt == "best", Attempt.score), else_=None)
     rank = func.row_number().over(
         partition_by=(Attempt.exam_id, Attempt.user_id),
@@ -82,19 +83,21 @@ def counting_subquery(exam_ids: list[int], name: str = "counting"):
                Attempt.score.label("score"), Attempt.max_score.label("max_score"), Attempt.passed.label("passed"),
                Attempt.band.label("band"), Attempt.finished_by.label("finished_by"), rank)
         .join(Exam, Exam.id == Attempt.exam_id)
-        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES), Attempt.passed.is_not(None))
+        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES), Attempt.passed.is_not(None),
+               people)
         .subquery(name + "_ranked")
     )
     return select(inner).where(inner.c.rank == 1).subquery(name)
 
 
-def finished_subquery(exam_ids: list[int], name: str = "finished"):
+def finished_subquery(exam_ids: list[int], name: str = "finished", user_ids: list[int] | None = None):
     """Per person and exam: how many finished attempts, how many of them auto-submitted."""
+    people = Attempt.user_id.in_(user_ids) if user_ids is not None else true()
     return (
         select(Attempt.exam_id.label("exam_id"), Attempt.user_id.label("user_id"),
                func.count().label("attempts"),
                func.sum(case((Attempt.finished_by.in_(("deadline", "focus_limit")), 1), else_=0)).label("auto"))
-        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES))
+        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES), people)
         .group_by(Attempt.exam_id, Attempt.user_id)
         .subquery(name)
     )
@@ -323,7 +326,21 @@ def band_names(exam: Exam) -> list[str]:
 
 
 def exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
-    """Everything the exam report shows. A fixed number of SQL statements, whatever the number of attempts."""
+    """Everything the exam report shows. A fixed number of SQL statements, whatever the number of attempts:
+    from the kept aggregates when they are current for the exam (``exam.reports.item_stats``), else from the
+    raw rows."""
+    from exam.reports import item_stats
+
+    if item_stats.is_fresh(db.session, exam):
+        stats = _kept_exam_stats(exam)
+        if with_items:
+            stats.items = _items_from_groups(*_kept_groups(exam))
+        return stats
+    return raw_exam_stats(exam, with_items=with_items)
+
+
+def raw_exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
+    """``exam_stats`` counted from the raw attempts (the definition the kept aggregates must agree with)."""
     parents = parent_map()
     audience = audience_condition(exam, parents)
     counting, finished = counting_subquery([exam.id]), finished_subquery([exam.id])
@@ -382,8 +399,121 @@ def exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
 
     stats = ExamStats(exam, figures, median, bands, histogram, departments, absent, outside, in_progress)
     if with_items:
-        stats.items = item_analysis(exam)
+        stats.items = raw_item_analysis(exam)
     return stats
+
+
+def _kept_audience(exam: Exam, parents):
+    """The audience condition on ``exam_results`` (its copies of the person's department and staff flag)."""
+    from exam.reports.models import ExamResult as R
+
+    if exam.audience_everyone:
+        return R.staff.is_(True)
+    dept_ids = list(db.session.scalars(select(exam_departments.c.department_id)
+                                       .where(exam_departments.c.exam_id == exam.id)))
+    named = select(exam_users.c.user_id).where(exam_users.c.exam_id == exam.id)
+    members = [R.user_id.in_(named)]
+    if dept_ids:
+        members.append(R.department_id.in_(sorted(subtree_ids(dept_ids, parents))))
+    return and_(R.staff.is_(True), or_(*members))
+
+
+def _kept_exam_stats(exam: Exam) -> ExamStats:
+    """``exam_stats`` from ``exam_results``: one grouped pass gives departments, bands and the histogram."""
+    from exam.reports.models import ExamResult as R
+
+    departments_rows = list(db.session.execute(select(Department.id, Department.parent_id, Department.name)))
+    parents = {d_id: parent for d_id, parent, _ in departments_rows}
+    paths = _department_paths()
+    audience = audience_condition(exam, parents)
+    kept_audience = _kept_audience(exam, parents)
+    score = R.score
+    parts: dict[int | None, dict[str, float]] = {}
+    band_counts: dict[str, int] = {}
+    bin_counts: dict[int, int] = {}
+    for row in db.session.execute(
+        select(R.department_id, R.band, R.bin, func.count().label("took"),
+               func.sum(case((R.passed.is_(True), 1), else_=0)).label("passed"),
+               func.count(R.attempt_id).label("graded"),
+               func.sum(case((R.auto > 0, 1), else_=0)).label("auto"),
+               func.sum(case((R.attempts > 1, 1), else_=0)).label("resat"),
+               func.sum(score).label("sum"), func.sum(score * score).label("sum_sq"),
+               func.max(score).label("highest"), func.min(score).label("lowest"),
+               func.sum(R.percent).label("sum_percent"))
+        .where(R.exam_id == exam.id, kept_audience)
+        .group_by(R.department_id, R.band, R.bin)
+    ):
+        part = parts.setdefault(row.department_id, {"took": 0, "passed": 0, "graded": 0, "auto": 0, "resat": 0,
+                                                    "sum": 0.0, "sum_sq": 0.0, "sum_percent": 0.0,
+                                                    "highest": None, "lowest": None})
+        for name in ("took", "passed", "graded", "auto", "resat"):
+            part[name] += int(getattr(row, name) or 0)
+        if row.graded:
+            for name in ("sum", "sum_sq", "sum_percent"):
+                part[name] += float(getattr(row, name) or 0.0)
+            part["highest"] = max(float(row.highest), part["highest"] if part["highest"] is not None
+                                  else float(row.highest))
+            part["lowest"] = min(float(row.lowest), part["lowest"] if part["lowest"] is not None
+                                 else float(row.lowest))
+            band_counts[row.band] = band_counts.get(row.band, 0) + int(row.graded)
+            bin_counts[row.bin] = bin_counts.get(row.bin, 0) + int(row.graded)
+    departments = []
+    for department_id, assigned in db.session.execute(select(User.department_id, func.count())
+                                                      .where(audience).group_by(User.department_id)):
+        item = DepartmentFigures(department_id=department_id, assigned=int(assigned))
+        item.department = paths.get(department_id, "") if department_id else ""
+        part = parts.get(department_id)
+        if part:
+            item.took, item.passed, item.graded = part["took"], part["passed"], part["graded"]
+            item.auto_submitted, item.resat = part["auto"], part["resat"]
+            item.awaiting_grading = part["took"] - part["graded"]
+            if part["graded"]:
+                n = part["graded"]
+                item.mean = part["sum"] / n
+                item.stdev = math.sqrt(max(0.0, part["sum_sq"] / n - item.mean * item.mean))
+                item.highest, item.lowest = part["highest"], part["lowest"]
+                item.mean_percent = part["sum_percent"] / n
+        departments.append(item)
+    departments.sort(key=lambda d: d.department)
+    figures = _combine(departments)
+    bands = [(name, int(band_counts.pop(name, 0))) for name in band_names(exam)]
+    bands += [(str(name), int(n)) for name, n in sorted(band_counts.items(), key=lambda kv: str(kv[0]))]
+    histogram = list(zip(histogram_labels(), [int(bin_counts.get(i, 0)) for i in range(HISTOGRAM_BINS)],
+                         strict=True))
+
+    median = None
+    if figures.graded:
+        scores = select(R.score).where(R.exam_id == exam.id, kept_audience, R.score.is_not(None))
+        if db.session.get_bind().dialect.name == "postgresql":
+            sub = scores.subquery()
+            value = db.session.scalar(select(func.percentile_cont(0.5).within_group(sub.c.score)))
+            median = float(value) if value is not None else None
+        else:
+            count = figures.graded
+            middle = list(db.session.scalars(scores.order_by(R.score).limit(2 - count % 2)
+                                             .offset((count - 1) // 2)))
+            median = sum(middle) / len(middle) if middle else None
+
+    in_progress_users = select(Attempt.user_id).where(Attempt.exam_id == exam.id, Attempt.status == "in_progress")
+    took_ids = select(R.user_id).where(R.exam_id == exam.id)
+    absent_rows = db.session.execute(
+        select(User.id, User.username, User.name, User.department_id, User.employment_status,
+               User.id.in_(in_progress_users).label("in_progress"))
+        .where(audience, User.id.not_in(took_ids))
+        .order_by(User.username)
+    ).all()
+    absent = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), bool(r.in_progress),
+                     employment_status=r.employment_status) for r in absent_rows]
+    in_progress = sum(1 for p in absent if p.in_progress)
+    outside_rows = db.session.execute(
+        select(User.id, User.username, User.name, User.department_id, User.employment_status, R.score, R.passed)
+        .join(User, User.id == R.user_id)
+        .where(R.exam_id == exam.id, ~kept_audience)
+        .order_by(User.username)
+    ).all()
+    outside = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), score=r.score, passed=r.passed,
+                      employment_status=r.employment_status) for r in outside_rows]
+    return ExamStats(exam, figures, median, bands, histogram, departments, absent, outside, in_progress)
 
 
 # --- item analysis -----------------------------------------------------------------------------------------
@@ -401,16 +531,38 @@ def _pearson(n, sx, sy, sxy, sxx, syy) -> float | None:
     return num / math.sqrt(den_sq)
 
 
+_OPTION_KEYS: dict[tuple[type, Any], str] = {}
+
+
 def _option_key(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    try:
+        return _OPTION_KEYS[(type(value), value)]
+    except KeyError:
+        key = json.dumps(value, ensure_ascii=False)
+        if len(_OPTION_KEYS) < 1024:
+            _OPTION_KEYS[(type(value), value)] = key
+        return key
+    except TypeError:  # not hashable
+        return json.dumps(value, ensure_ascii=False)
 
 
 CHOICE_TYPES = ("single", "multiple", "true_false")
+SUM_NAMES = ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy")  # the order of the group columns
 BLANK_RESPONSES = ("null", '""', "[]")
 
 
 def item_analysis(exam: Exam) -> list[ItemStats]:
-    """Per question version of the exam's counting attempts: facility, discrimination, option choices.
+    """Per question version of the exam's counting attempts: facility, discrimination, option choices (from the
+    kept sums when they are current, else from the answers)."""
+    from exam.reports import item_stats
+
+    if item_stats.is_fresh(db.session, exam):
+        return _items_from_groups(*_kept_groups(exam))
+    return raw_item_analysis(exam)
+
+
+def raw_item_analysis(exam: Exam) -> list[ItemStats]:
+    """Item analysis counted from the answers.
 
     One pass over the answers: grouped by version and, for choice questions, by the response as stored (JSON
     text in original keys); the sums are additive, so the groups of one version are added up afterwards."""
@@ -434,27 +586,63 @@ def item_analysis(exam: Exam) -> list[ItemStats]:
         .where(AttemptItem.awarded.is_not(None))
         .group_by(AttemptItem.question_version_id, choice)
     ).all()
+    return _items_from_groups(groups)
+
+
+def _kept_groups(exam: Exam):
+    """(sums per version, choice counts) from ``exam_item_stats``: two small grouped reads."""
+    from exam.reports.models import ExamItemStat as S
+
+    sums = db.session.execute(
+        select(S.question_version_id, literal(None, Text), func.min(S.position),
+               *(func.sum(getattr(S, name)) for name in SUM_NAMES))
+        .where(S.exam_id == exam.id)
+        .group_by(S.question_version_id)
+    ).all()
+    choices = db.session.execute(
+        select(S.question_version_id, S.choice, S.n)
+        .where(S.exam_id == exam.id, S.n > 0, S.choice.not_in(("", *BLANK_RESPONSES)))
+    ).all()
+    return sums, choices
+
+
+def _items_from_groups(groups, choice_counts=None) -> list[ItemStats]:
+    """Item statistics from grouped sums (version, choice, position, *SUM_NAMES) and the times each stored
+    response was given (version, choice, n; taken from the groups when None)."""
     if not groups:
         return []
-    versions = {v.id: v for v in db.session.scalars(
-        select(QuestionVersion).where(QuestionVersion.id.in_({g.version_id for g in groups})))}
+    if choice_counts is None:
+        choice_counts = [(g[0], g[1], g[3]) for g in groups]
+    versions = {v.id: v for v in db.session.execute(
+        select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.type,
+               QuestionVersion.stem, QuestionVersion.options, QuestionVersion.answer)
+        .where(QuestionVersion.id.in_({g[0] for g in groups})))}
 
-    sums: dict[int, dict[str, float]] = {}
+    sums: dict[int, list[float]] = {}
+    positions: dict[int, int] = {}
+    for version_id, _choice, position, *values in groups:
+        acc = sums.get(version_id)
+        if acc is None:
+            sums[version_id] = acc = [0.0] * len(SUM_NAMES)
+            positions[version_id] = position
+        for i, value in enumerate(values):
+            acc[i] += float(value or 0)
+        if position < positions[version_id]:
+            positions[version_id] = position
     choices: dict[int, dict[str, int]] = {}
-    for g in groups:
-        acc = sums.setdefault(g.version_id, dict.fromkeys(
-            ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"), 0.0) | {"position": g.position})
-        for name in ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy"):
-            acc[name] += float(getattr(g, name) or 0)
-        acc["position"] = min(acc["position"], g.position)
-        if g.choice in (None, "") or g.choice in BLANK_RESPONSES:
+    picked_keys: dict[str, list[str]] = {}  # a stored response (JSON text) -> the option keys it picks
+    for version_id, choice, n in choice_counts:
+        if choice in (None, "") or choice in BLANK_RESPONSES:
             continue
-        value = json.loads(g.choice)
-        picked = value if isinstance(value, list) else [value]
-        bucket = choices.setdefault(g.version_id, {})
-        for key in picked:
-            bucket[_option_key(key)] = bucket.get(_option_key(key), 0) + int(g.n)
-    rows = [SimpleNamespace(version_id=vid, **acc) for vid, acc in sums.items()]
+        keys = picked_keys.get(choice)
+        if keys is None:
+            value = json.loads(choice)
+            keys = picked_keys[choice] = [_option_key(k) for k in (value if isinstance(value, list) else [value])]
+        bucket = choices.setdefault(version_id, {})
+        for key in keys:
+            bucket[key] = bucket.get(key, 0) + int(n)
+    rows = [SimpleNamespace(version_id=vid, position=positions[vid], **dict(zip(SUM_NAMES, acc, strict=True)))
+            for vid, acc in sums.items()]
 
     items = []
     for r in rows:
@@ -462,8 +650,8 @@ def item_analysis(exam: Exam) -> list[ItemStats]:
         facility = float(r.awarded) / float(r.points) if r.points else None
         discrimination = _pearson(r.n, r.sx, r.sy, r.sxy, r.sxx, r.syy)
         item = ItemStats(question_id=version.question_id, version_id=version.id, version_number=version.number,
-                         type=version.type, stem=version.stem, responses=int(r.n), facility=facility,
-                         discrimination=discrimination, unanswered=int(r.blank),
+                         type=version.type, stem=version.stem, responses=round(r.n), facility=facility,
+                         discrimination=discrimination, unanswered=round(r.blank),
                          position=int(r.position))
         _attach_options(item, version, choices.get(version.id, {}))
         item.low_discrimination = discrimination is not None and discrimination < LOW_DISCRIMINATION
@@ -472,7 +660,7 @@ def item_analysis(exam: Exam) -> list[ItemStats]:
     return items
 
 
-def _attach_options(item: ItemStats, version: QuestionVersion, counts: dict[str, int]) -> None:
+def _attach_options(item: ItemStats, version, counts: dict[str, int]) -> None:
     if version.type in ("single", "multiple"):
         options = version.options or []
         answer = version.answer if isinstance(version.answer, list) else [version.answer]
@@ -506,5 +694,5 @@ def compute_exam_report(exam_id: int) -> ExamStats:
 
 __all__ = [
     "ExamStats", "Figures", "ItemStats", "audience_condition", "compute_exam_report", "counting_subquery",
-    "exam_figures", "exam_stats", "finished_subquery", "item_analysis",
+    "exam_figures", "exam_stats", "finished_subquery", "item_analysis", "raw_exam_stats", "raw_item_analysis",
 ]

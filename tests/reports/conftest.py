@@ -48,6 +48,19 @@ def build_scenario(make_user, app, *, counting: str = "best", title: str = "2026
         return Scenario(exam.id, users)
 
 
-@pytest.fixture
-def scenario(app, make_user) -> Scenario:
-    return build_scenario(make_user, app)
+def keep_aggregates(app) -> None:
+    """Build the kept report aggregates (as the migration's backfill and the CLI do): reports then read them."""
+    from exam.reports.item_stats import rebuild
+
+    with app.app_context():
+        rebuild()
+        db.session.commit()
+
+
+@pytest.fixture(params=["raw rows", "kept aggregates"])
+def scenario(request, app, make_user) -> Scenario:
+    """The scenario, reported once from the raw rows and once from the kept aggregates."""
+    built = build_scenario(make_user, app)
+    if request.param == "kept aggregates":
+        keep_aggregates(app)
+    return built

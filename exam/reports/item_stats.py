@@ -1,0 +1,215 @@
+"""Keeping the report aggregates (``exam.reports.models``) up to date on write.
+
+* ``attempt_changed(session, attempt_ids)`` is called whenever an attempt's result is stored (finished, graded
+  by hand, regraded: ``exam.exams.operations._store_result``). Per person it recomputes the person's
+  ``exam_results`` row and, when the counting attempt changed, moves the item sums: the old counting attempt's
+  answers are subtracted and the new one's added (one INSERT ... SELECT ... ON CONFLICT DO UPDATE each), so a
+  submit costs a fixed handful of statements whatever the size of the exam.
+* The item sums of an attempt can only be subtracted exactly while its answers are unchanged; when the answers
+  of a counting attempt change (a hand grade or regrade of an attempt that already counts), when the exam has no
+  aggregates yet, or when its counting rule changed, the exam is marked and rebuilt once, just before the
+  transaction commits (``rebuild``).
+* ``rebuild(exam_ids=None)`` recomputes everything from the raw rows (``flask --app wsgi reports
+  rebuild-item-stats``).
+
+Reports use the kept aggregates of an exam only when ``exam_stats_state`` says they were built for the exam's
+current counting rule; otherwise they count from the raw rows (see ``exam.reports.stats``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Text, and_, case, cast, delete, event, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from exam.accounts.models import User
+from exam.exams.models import Attempt, AttemptItem, Exam, ExamSection
+from exam.reports.models import ExamItemStat, ExamResult, ExamStatsState
+from exam.reports.stats import (
+    BLANK_RESPONSES,
+    CHOICE_TYPES,
+    HISTOGRAM_BINS,
+    _histogram_bin,
+    _percent,
+    counting_subquery,
+    finished_subquery,
+    staff_condition,
+)
+
+PENDING = "reports.rebuild_exams"
+SUMS = ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy")
+RESULT_COLUMNS = ("exam_id", "user_id", "department_id", "staff", "attempts", "auto", "attempt_id", "score",
+                  "max_score", "percent", "passed", "band", "bin")
+ITEM_COLUMNS = ("exam_id", "question_version_id", "choice", "position", *SUMS)
+
+
+def rule_for(counting_attempt: str) -> str:
+    """What the kept aggregates depend on besides the rows: the counting rule and the histogram's bins."""
+    return f"{counting_attempt}/{HISTOGRAM_BINS}"
+
+
+# --- the SELECTs that compute the aggregates from the raw rows -------------------------------------------
+
+def result_rows(exam_ids: list[int], user_ids: list[int] | None = None):
+    """``exam_results`` rows, computed from attempts and users."""
+    counting = counting_subquery(exam_ids, user_ids=user_ids)
+    finished = finished_subquery(exam_ids, user_ids=user_ids)
+    return (
+        select(finished.c.exam_id, finished.c.user_id, User.department_id, staff_condition().label("staff"),
+               finished.c.attempts, finished.c.auto, counting.c.id, counting.c.score, counting.c.max_score,
+               _percent(counting).label("percent"), counting.c.passed, counting.c.band,
+               _histogram_bin(counting).label("bin"))
+        .select_from(finished)
+        .join(User, User.id == finished.c.user_id)
+        .outerjoin(counting, and_(counting.c.exam_id == finished.c.exam_id, counting.c.user_id == finished.c.user_id))
+    )
+
+
+def _item_columns(exam_id, total, sign: int):
+    share = cast(AttemptItem.awarded, Float) / func.nullif(cast(AttemptItem.points, Float), 0.0, type_=Float)
+    response_text = cast(AttemptItem.response, Text)
+    choice = case((ExamSection.type.in_(CHOICE_TYPES), func.coalesce(response_text, "null")), else_="")
+    blank = case((or_(AttemptItem.response.is_(None), response_text.in_(BLANK_RESPONSES)), 1), else_=0)
+    k = literal(sign)
+    return (exam_id, AttemptItem.question_version_id, choice.label("choice"),
+            func.min(AttemptItem.position).label("position"),
+            (k * func.count()).label("n"), (k * func.sum(blank)).label("blank"),
+            (k * func.sum(cast(AttemptItem.awarded, Float))).label("awarded"),
+            (k * func.sum(cast(AttemptItem.points, Float))).label("points"),
+            (k * func.sum(share)).label("sx"), (k * func.sum(total)).label("sy"),
+            (k * func.sum(share * total)).label("sxy"), (k * func.sum(share * share)).label("sxx"),
+            (k * func.sum(total * total)).label("syy")), choice
+
+
+def item_rows(exam_ids: list[int]):
+    """``exam_item_stats`` rows of the exams, from the answers of the counting attempts in ``exam_results``."""
+    columns, choice = _item_columns(ExamResult.exam_id, ExamResult.percent, 1)
+    return (select(*columns).select_from(ExamResult)
+            .join(AttemptItem, AttemptItem.attempt_id == ExamResult.attempt_id)
+            .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
+            .where(ExamResult.exam_id.in_(exam_ids), AttemptItem.awarded.is_not(None))
+            .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice))
+
+
+def _attempt_item_rows(exam_id: int, attempt_id: int, percent: float | None, sign: int):
+    """One attempt's item sums (``sign`` -1: to subtract), its paper's percentage being ``percent``."""
+    total = literal(percent, Float)
+    columns, choice = _item_columns(literal(exam_id), total, sign)
+    return (select(*columns).select_from(AttemptItem)
+            .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
+            .where(AttemptItem.attempt_id == attempt_id, AttemptItem.awarded.is_not(None))
+            .group_by(AttemptItem.question_version_id, choice))
+
+
+def _insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _add_items(session: Session, rows) -> None:
+    """Add (or, with negative rows, subtract) item sums: one INSERT ... SELECT ... ON CONFLICT DO UPDATE."""
+    stmt = _insert(session)(ExamItemStat).from_select(list(ITEM_COLUMNS), rows)
+    excluded = stmt.excluded
+    updates = {name: getattr(ExamItemStat, name) + excluded[name] for name in SUMS}
+    updates["position"] = case((excluded.position < ExamItemStat.position, excluded.position),
+                               else_=ExamItemStat.position)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[ExamItemStat.exam_id, ExamItemStat.question_version_id, ExamItemStat.choice],
+        set_=updates))
+
+
+# --- on write ----------------------------------------------------------------------------------------------
+
+def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
+    """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
+
+    Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
+    item sums), two more when a resit replaces the counting attempt; the first result of a new exam also writes
+    the exam's state row."""
+    pending: set[int] = session.info.setdefault(PENDING, set())
+    changed = list(attempt_ids)
+    others = (select(func.count()).select_from(Attempt)
+              .where(Attempt.exam_id == Exam.id, Attempt.status != "in_progress", Attempt.id.not_in(changed))
+              .correlate(Exam).scalar_subquery())
+    rows = session.execute(
+        select(Attempt.exam_id, Attempt.user_id, Exam.counting_attempt, ExamStatsState.rule,
+               ExamResult.attempt_id, ExamResult.percent,
+               case((ExamStatsState.rule.is_(None), others), else_=None).label("others"))
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .outerjoin(ExamStatsState, ExamStatsState.exam_id == Attempt.exam_id)
+        .outerjoin(ExamResult, and_(ExamResult.exam_id == Attempt.exam_id, ExamResult.user_id == Attempt.user_id))
+        .where(Attempt.id.in_(changed))
+    ).all()
+    insert = _insert(session)
+    for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
+        if exam_id in pending:
+            continue
+        if rule is None and not others and len(rows) == 1:
+            # a new exam's first finished attempt: the aggregates start from nothing, exactly
+            session.execute(insert(ExamStatsState).values(exam_id=exam_id, rule=rule_for(counting_rule)))
+        elif rule != rule_for(counting_rule) or old_attempt in changed:
+            pending.add(exam_id)  # no aggregates yet, another rule, or the counted answers changed: rebuild
+            continue
+        upsert = insert(ExamResult).from_select(list(RESULT_COLUMNS), result_rows([exam_id], [user_id]))
+        upsert = upsert.on_conflict_do_update(
+            index_elements=[ExamResult.exam_id, ExamResult.user_id],
+            set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
+        new_attempt, new_percent = session.execute(upsert.returning(ExamResult.attempt_id,
+                                                                    ExamResult.percent)).one()
+        if new_attempt == old_attempt:
+            continue
+        if old_attempt is not None:
+            _add_items(session, _attempt_item_rows(exam_id, old_attempt, old_percent, -1))
+        if new_attempt is not None:
+            _add_items(session, _attempt_item_rows(exam_id, new_attempt, new_percent, 1))
+        if old_attempt is not None:
+            session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n <= 0))
+
+
+def exam_changed(session: Session, exam_id: int) -> None:
+    """Rebuild the exam's aggregates when the transaction commits (e.g. after a change of its rules)."""
+    session.info.setdefault(PENDING, set()).add(exam_id)
+
+
+def rebuild(exam_ids: list[int] | None = None, session: Session | None = None) -> int:
+    """Recompute the aggregates of these exams (all exams with attempts when None) from the raw rows.
+    Returns the number of exams rebuilt."""
+    if session is None:
+        from exam.extensions import db
+
+        session = db.session
+    if exam_ids is None:
+        exam_ids = sorted(set(session.scalars(select(Attempt.exam_id).distinct()))
+                          | set(session.scalars(select(ExamStatsState.exam_id))))
+    exam_ids = list(exam_ids)
+    if not exam_ids:
+        return 0
+    for model in (ExamItemStat, ExamResult, ExamStatsState):
+        session.execute(delete(model).where(model.exam_id.in_(exam_ids)))
+    session.execute(_insert(session)(ExamResult).from_select(list(RESULT_COLUMNS), result_rows(exam_ids)))
+    session.execute(_insert(session)(ExamItemStat).from_select(list(ITEM_COLUMNS), item_rows(exam_ids)))
+    rules = session.execute(select(Exam.id, Exam.counting_attempt).where(Exam.id.in_(exam_ids))).all()
+    if rules:
+        session.execute(_insert(session)(ExamStatsState),
+                        [{"exam_id": exam_id, "rule": rule_for(rule)} for exam_id, rule in rules])
+    return len(rules)
+
+
+def is_fresh(session: Session, exam: Exam) -> bool:
+    """True when the exam's kept aggregates were built for its current counting rule."""
+    rule = session.scalar(select(ExamStatsState.rule).where(ExamStatsState.exam_id == exam.id))
+    return rule is not None and rule == rule_for(exam.counting_attempt)
+
+
+@event.listens_for(Session, "before_commit")
+def _rebuild_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending:
+        rebuild(sorted(pending), session=session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session: Session) -> None:
+    session.info.pop(PENDING, None)
