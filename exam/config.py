@@ -77,7 +77,9 @@ class Defaults:
     CERT_PHOTO_MAX_BYTES = 2 * 1024 * 1024
     VERIFY_RATE_LIMIT = "20 per minute"
     PUBLIC_BASE_URL = None  # e.g. "https://exam.bureau.gov.cn": printed QR codes link to its verification page
-    LIST_PDF_PART_ROWS = 1000  # long printed lists are rendered in parts of this many rows
+    LIST_PDF_PART_ROWS = 1000  # long printed lists are rendered in parts of at least this many rows ...
+    LIST_PDF_PARTS = 2  # ... split into this many parts (rendered in parallel; not taken from the CPUs, so that
+    # a reprint is byte-identical on any server)
     QUESTION_IMPORT_MAX = 20_000  # questions in one import file
 
 

@@ -56,9 +56,10 @@ def certificate_card_pdf(cert: Certificate) -> bytes:
 def list_pdf(printed: PrintedList) -> bytes:
     """A printed list: pages planned from the font's metrics, rendered in parallel parts, joined in order.
 
-    Everything printed comes from the kept list (rows, serial, printer, time, hash), so a reprint is the same
-    document (on a machine with the same number of CPUs: the parts, and so the font subsets, follow it)."""
-    from exam.core.pdf import allowed_cpus, render_pages
+    Everything printed comes from the kept list (rows, serial, printer, time, hash), and the parts (each with
+    its own font subset) follow only the number of rows and the settings, never the machine's CPUs, so a reprint
+    is the same document byte for byte on any server; the parts render on as many CPUs as are allowed."""
+    from exam.core.pdf import render_pages
     from exam.core.pdf_table import plan_table, table_html
 
     printed_at = to_local(printed.printed_at)
@@ -73,9 +74,10 @@ def list_pdf(printed: PrintedList) -> bytes:
         running_right=f"打印人:{printed.printed_by_name}  打印时间:{printed_at.strftime('%Y-%m-%d %H:%M')}",
         footer_right=f"校验码 {printed.rows_hash[:16]}")
     rows_per_page = max(1, count // max(1, len(pages)))
-    # one part per allowed CPU, at least LIST_PDF_PART_ROWS rows each (a part's fixed cost and font subset),
-    # at most MAX_PART_ROWS (each part's layout is held in memory while it renders)
-    part_rows = max(int(current_app.config["LIST_PDF_PART_ROWS"]), -(-count // allowed_cpus()))
+    # LIST_PDF_PARTS parts, at least LIST_PDF_PART_ROWS rows each (a part's fixed cost and font subset), at most
+    # MAX_PART_ROWS (each part's layout is held in memory while it renders)
+    parts = max(1, int(current_app.config["LIST_PDF_PARTS"]))
+    part_rows = max(int(current_app.config["LIST_PDF_PART_ROWS"]), -(-count // parts))
     part_rows = min(part_rows, MAX_PART_ROWS)
     return render_pages(pages, css, title=printed.title, created=printed_at.isoformat(),
                         author=printed.printed_by_name, pages_per_part=max(1, part_rows // rows_per_page))

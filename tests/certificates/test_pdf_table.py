@@ -176,6 +176,21 @@ def test_a_reprint_of_a_kept_list_is_the_same_document(app):
     assert first == again
 
 
+def test_a_reprint_is_the_same_document_whatever_cpus_the_server_allows(app, monkeypatch):
+    """The parts (each with its own font subset) follow the rows and the settings, never the CPU count: a list
+    kept on one server reprints byte for byte on a bigger or smaller one."""
+    import exam.core.pdf as pdf
+
+    rows = _rows(150)
+    app.config["LIST_PDF_PART_ROWS"] = 50
+    documents = []
+    for cpus in (1, 3):
+        monkeypatch.setattr(pdf, "allowed_cpus", lambda cpus=cpus: cpus)
+        with app.test_request_context():
+            documents.append(printing.list_pdf(_printed([list(r) for r in rows])))
+    assert documents[0] == documents[1]
+
+
 def test_an_empty_list_prints_one_page_with_its_totals(app):
     with app.test_request_context():
         pdf = printing.list_pdf(_printed([]))
