@@ -99,8 +99,9 @@ def run(ctx):
     cpu_ratio = ours_cpu / plain_cpu
     cpus = len(os.sched_getaffinity(0))
     notes = [f"plain: one WeasyPrint table, auto layout, {plain_bytes / 1e6:.1f} MB PDF; ours: pages planned from "
-             f"the font's advance widths, one line of text per row, parts of {ctx.app.config['LIST_PDF_PART_ROWS']:,}"
-             f" to 5,000 rows (one per allowed CPU, {cpus} here) rendered in parallel and joined, "
+             f"the font's advance widths, one line of text per row, {ctx.app.config['LIST_PDF_PARTS']} parts (of at "
+             f"least {ctx.app.config['LIST_PDF_PART_ROWS']:,} and at most 5,000 rows) rendered in parallel on the "
+             f"{cpus} allowed CPUs and joined, "
              f"{ours_bytes / 1e6:.1f} MB PDF.",
              f"goal ratio <= 0.5: {'met' if ratio <= 0.5 else 'missed'} (wall {ratio:.2f}, CPU {cpu_ratio:.2f}); "
              f"goal memory < 1 GiB: {'met' if ours_mb < 1024 else 'missed'} ({ours_mb:.0f} MB peak in one process)."]
