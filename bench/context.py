@@ -30,11 +30,31 @@ def reset_database(url: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return
+    ensure_database(url)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database of ``url`` when it does not exist (a fresh machine has only ``test`` and
+    ``postgres``), through the server's maintenance database. Returns True when it was created."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}):
+                return False
+            quoted = conn.dialect.identifier_preparer.quote(target.database)
+            conn.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        engine.dispose()
 
 
 def make_app(url: str, secret_key: str, work_dir: Path):

@@ -97,7 +97,8 @@ def _attempt_item_rows(exam_id: int, attempt_id: int, percent: float | None, sig
     return (select(*columns).select_from(AttemptItem)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(AttemptItem.attempt_id == attempt_id, AttemptItem.awarded.is_not(None))
-            .group_by(AttemptItem.question_version_id, choice))
+            .group_by(AttemptItem.question_version_id, choice)
+            .order_by(AttemptItem.question_version_id, choice))  # every writer locks the sums in one order
 
 
 def _insert(session: Session):
@@ -148,7 +149,10 @@ def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
             continue
         if rule is None and not others and len(rows) == 1:
             # a new exam's first finished attempt: the aggregates start from nothing, exactly
-            session.execute(insert(ExamStatsState).values(exam_id=exam_id, rule=rule_for(counting_rule)))
+            # Two first results may race (each sees no other finished attempt): both start the aggregates from
+            # nothing and add themselves; the second's state row is already there.
+            session.execute(insert(ExamStatsState).values(exam_id=exam_id, rule=rule_for(counting_rule))
+                            .on_conflict_do_nothing(index_elements=[ExamStatsState.exam_id]))
         elif rule != rule_for(counting_rule) or old_attempt in changed:
             pending.add(exam_id)  # no aggregates yet, another rule, or the counted answers changed: rebuild
             continue

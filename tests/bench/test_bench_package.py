@@ -6,6 +6,7 @@ No load is run here and nothing is timed: the figures themselves come from ``mak
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from flask import Flask
@@ -158,3 +159,29 @@ def test_the_time_line_says_where_the_time_went_and_what_was_skipped_for_it():
     assert ("Time: 910 s in all (virtualenvs, packages and catalogues 95 s; sqlite set-up 3 s; scenarios 700 s), "
             "OVER the budget of 900 s (planned 880 s). Skipped for time: pdf_list/sqlite") in markdown
     assert "r0_hello/sqlite 12 (11)" in markdown
+
+
+@pytest.mark.skipif(not (os.environ.get("DATABASE_URL") or "").startswith("postgres"),
+                    reason="needs the PostgreSQL server of the suite's PostgreSQL run")
+def test_the_bench_creates_its_postgresql_database_on_a_fresh_machine():
+    """A fresh machine has only the ``test`` database; ``make bench`` must not need one made by hand."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from bench.context import ensure_database
+    from exam.config import normalise_database_url
+
+    name = f"bench_fresh_{secrets.token_hex(4)}"
+    url = make_url(normalise_database_url(os.environ["DATABASE_URL"])).set(database=name)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        assert ensure_database(url.render_as_string(hide_password=False)) is True
+        assert ensure_database(url.render_as_string(hide_password=False)) is False  # idempotent
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :n"), {"n": name}) == 1
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
