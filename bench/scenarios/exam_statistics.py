@@ -50,7 +50,7 @@ def sizes(ctx) -> tuple[int, int]:
 
 
 def estimate_seconds(ctx) -> int:
-    return 90 if not ctx.quick else 15
+    return 70 if not ctx.quick else 15  # measured: 29 s (SQLite), 36 s (PostgreSQL) plus the statistics
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -284,7 +284,8 @@ def run(ctx):
             total = db.session.scalar(select(func.count()).select_from(text("attempt_items")))
             counts.append(time.perf_counter() - began)
             db.session.rollback()
-        assert total == n_items, (total, n_items)
+        # the exam's answers, plus those the run's earlier scenarios (the exam day) left in the same table
+        assert total >= n_items, (total, n_items)
         db.session.close()
 
         event.listen(db.engine, "before_cursor_execute", count_statement)
@@ -304,7 +305,8 @@ def run(ctx):
     assert len(stats.items or []) == sum(s[4] for s in SECTIONS), len(stats.items or [])
     count_s, cold_s, warm_s = min(counts), timings[0], min(timings[1:])
     ratio = cold_s / count_s
-    notes = [f"{n_items:,} answers in {n_attempts:,} attempts; COUNT(*) {count_s * 1000:.0f} ms (best of 3), "
+    notes = [f"{n_items:,} answers in {n_attempts:,} attempts ({total:,} rows in the answers table); "
+             f"COUNT(*) {count_s * 1000:.0f} ms (best of 3), "
              f"exam statistics {cold_s * 1000:.0f} ms cold / {warm_s * 1000:.0f} ms warm, "
              f"{statements[1]} statements: {ratio:.1f} x (goal <= {GOAL:g})."]
     if kept:
@@ -312,6 +314,7 @@ def run(ctx):
     return {
         "figures": [
             {"name": "answers", "value": n_items, "unit": ""},
+            {"name": "rows counted by COUNT(*)", "value": total, "unit": ""},
             {"name": "attempts", "value": n_attempts, "unit": ""},
             {"name": "data written in", "value": seed_seconds, "unit": "s"},
             {"name": "COUNT(*) over the answers (best of 3)", "value": count_s * 1000, "unit": "ms"},
