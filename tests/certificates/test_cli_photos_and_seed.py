@@ -6,7 +6,6 @@ import io
 import random
 
 from PIL import Image
-from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from exam.accounts.models import User
@@ -15,20 +14,10 @@ from exam.certificates import operations as ops
 from exam.certificates.models import Certificate, EnforcementCategory, HolderPhoto
 from exam.core.timeutil import local_today
 from exam.extensions import db
+from tests.certificates.pdf_helpers import issue_on_pass, pdf_text
 
-
-def _text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def _issue(app, make_user, fake_sources, category, username, name):
-    user = make_user(username, name=name)
-    fake_sources.pass_exam(user)
-    fake_sources.hours[user.id] = 40
-    with app.test_request_context(method="POST"):
-        cert = ops.issue_certificate(db.session.get(User, user.id), db.session.get(EnforcementCategory, category))
-        db.session.commit()
-        return cert.id
+_text = pdf_text
+_issue = issue_on_pass
 
 
 def test_the_cli_prints_a_list_as_pdf_outside_any_request(app, make_user, fake_sources, category, tmp_path):

@@ -11,22 +11,12 @@ from pypdf import PdfReader
 from exam.accounts.models import User
 from exam.certificates import lists, printing
 from exam.certificates import operations as ops
-from exam.certificates.models import Certificate, EnforcementCategory, PrintedList
+from exam.certificates.models import Certificate, PrintedList
 from exam.extensions import db
+from tests.certificates.pdf_helpers import issue_on_pass, pdf_text
 
-
-def _text(pdf: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
-
-
-def _issue(app, make_user, fake_sources, category, username, name):
-    user = make_user(username, name=name)
-    fake_sources.pass_exam(user)
-    fake_sources.hours[user.id] = 40
-    with app.test_request_context(method="POST"):
-        cert = ops.issue_certificate(db.session.get(User, user.id), db.session.get(EnforcementCategory, category))
-        db.session.commit()
-        return cert.id
+_text = pdf_text
+_issue = issue_on_pass
 
 
 def test_certificate_card_shows_chinese_text_and_a_qr_code_that_opens_the_public_page(
