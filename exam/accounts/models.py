@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -80,6 +80,8 @@ class User(UserMixin, db.Model):
         CheckConstraint(
             "employment_status IN ('active', 'seconded', 'left', 'retired')", name="known_employment_status"
         ),
+        # the reports count the assigned people per department from this index alone
+        Index("ix_users_department_staff", "department_id", "active", "employment_status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or_, select, true
@@ -210,9 +209,24 @@ class ExamStats:
         return self.exam.max_score
 
 
+def _departments() -> tuple[dict[int, int | None], dict[int, str]]:
+    """(parent of each department, each department's path "市局 / 法制科") from one plain query."""
+    rows = db.session.connection().execute(select(Department.id, Department.parent_id, Department.name)).all()
+    parents = {d_id: parent for d_id, parent, _ in rows}
+    names = {d_id: name for d_id, _, name in rows}
+    paths: dict[int, str] = {}
+    for d_id in names:
+        chain, node, seen = [], d_id, set()
+        while node is not None and node not in seen and node in names:
+            seen.add(node)
+            chain.append(names[node])
+            node = parents[node]
+        paths[d_id] = " / ".join(reversed(chain))
+    return parents, paths
+
+
 def _department_paths() -> dict[int, str]:
-    departments = {d.id: d for d in db.session.scalars(select(Department))}
-    return {d_id: d.path for d_id, d in departments.items()}
+    return _departments()[1]
 
 
 def _figures_columns(counting, finished):
@@ -404,36 +418,38 @@ def raw_exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
 
 
 def _kept_audience(exam: Exam, parents):
-    """The audience condition on ``exam_results`` (its copies of the person's department and staff flag)."""
+    """The audience condition on ``exam_results`` (its copies of the person's department and staff flag) and its
+    negation, written so that an index on ``staff`` serves both (``staff`` is never NULL)."""
     from exam.reports.models import ExamResult as R
 
     if exam.audience_everyone:
-        return R.staff.is_(True)
+        return R.staff.is_(True), R.staff.is_(False)
     dept_ids = list(db.session.scalars(select(exam_departments.c.department_id)
                                        .where(exam_departments.c.exam_id == exam.id)))
     named = select(exam_users.c.user_id).where(exam_users.c.exam_id == exam.id)
     members = [R.user_id.in_(named)]
     if dept_ids:
         members.append(R.department_id.in_(sorted(subtree_ids(dept_ids, parents))))
-    return and_(R.staff.is_(True), or_(*members))
+    return and_(R.staff.is_(True), or_(*members)), or_(R.staff.is_(False), ~or_(*members))
 
 
 def _kept_exam_stats(exam: Exam) -> ExamStats:
-    """``exam_stats`` from ``exam_results``: one grouped pass gives departments, bands and the histogram."""
+    """``exam_stats`` from ``exam_results``: one grouped pass gives departments, bands and the histogram.
+
+    Plain (Core) reads on the session's connection: the rows are tuples, not ORM results."""
     from exam.reports.models import ExamResult as R
 
-    departments_rows = list(db.session.execute(select(Department.id, Department.parent_id, Department.name)))
-    parents = {d_id: parent for d_id, parent, _ in departments_rows}
-    paths = _department_paths()
+    read = db.session.connection().execute
+    parents, paths = _departments()
     audience = audience_condition(exam, parents)
-    kept_audience = _kept_audience(exam, parents)
+    kept_audience, kept_outside = _kept_audience(exam, parents)
     score = R.score
     parts: dict[int | None, dict[str, float]] = {}
     band_counts: dict[str, int] = {}
     bin_counts: dict[int, int] = {}
-    for row in db.session.execute(
+    for row in read(
         select(R.department_id, R.band, R.bin, func.count().label("took"),
-               func.sum(case((R.passed.is_(True), 1), else_=0)).label("passed"),
+               func.sum(cast(R.passed, Integer)).label("passed"),
                func.count(R.attempt_id).label("graded"),
                func.sum(case((R.auto > 0, 1), else_=0)).label("auto"),
                func.sum(case((R.attempts > 1, 1), else_=0)).label("resat"),
@@ -458,8 +474,8 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
             band_counts[row.band] = band_counts.get(row.band, 0) + int(row.graded)
             bin_counts[row.bin] = bin_counts.get(row.bin, 0) + int(row.graded)
     departments = []
-    for department_id, assigned in db.session.execute(select(User.department_id, func.count())
-                                                      .where(audience).group_by(User.department_id)):
+    for department_id, assigned in read(select(User.department_id, func.count())
+                                        .where(audience).group_by(User.department_id)):
         item = DepartmentFigures(department_id=department_id, assigned=int(assigned))
         item.department = paths.get(department_id, "") if department_id else ""
         part = parts.get(department_id)
@@ -486,33 +502,35 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
         scores = select(R.score).where(R.exam_id == exam.id, kept_audience, R.score.is_not(None))
         if db.session.get_bind().dialect.name == "postgresql":
             sub = scores.subquery()
-            value = db.session.scalar(select(func.percentile_cont(0.5).within_group(sub.c.score)))
+            value = read(select(func.percentile_cont(0.5).within_group(sub.c.score))).scalar()
             median = float(value) if value is not None else None
         else:
             count = figures.graded
-            middle = list(db.session.scalars(scores.order_by(R.score).limit(2 - count % 2)
-                                             .offset((count - 1) // 2)))
+            middle = list(read(scores.order_by(R.score).limit(2 - count % 2).offset((count - 1) // 2)).scalars())
             median = sum(middle) / len(middle) if middle else None
 
-    in_progress_users = select(Attempt.user_id).where(Attempt.exam_id == exam.id, Attempt.status == "in_progress")
-    took_ids = select(R.user_id).where(R.exam_id == exam.id)
-    absent_rows = db.session.execute(
-        select(User.id, User.username, User.name, User.department_id, User.employment_status,
-               User.id.in_(in_progress_users).label("in_progress"))
-        .where(audience, User.id.not_in(took_ids))
-        .order_by(User.username)
-    ).all()
-    absent = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), bool(r.in_progress),
-                     employment_status=r.employment_status) for r in absent_rows]
+    absent: list[Person] = []
+    if figures.absent:  # assigned people without a result (the counts above say whether there are any)
+        in_progress_users = select(Attempt.user_id).where(Attempt.exam_id == exam.id,
+                                                          Attempt.status == "in_progress")
+        # the ids from the small audience index, less those with a result; then the 'absent' rows only
+        absent_ids = select(User.id).where(audience, User.id.not_in(select(R.user_id).where(R.exam_id == exam.id)))
+        absent = [Person(user_id, username, name, paths.get(department_id, ""), bool(busy),
+                         employment_status=status)
+                  for user_id, username, name, department_id, status, busy in read(
+                      select(User.id, User.username, User.name, User.department_id, User.employment_status,
+                             User.id.in_(in_progress_users))
+                      .where(User.id.in_(absent_ids))
+                      .order_by(User.username)).all()]
     in_progress = sum(1 for p in absent if p.in_progress)
-    outside_rows = db.session.execute(
-        select(User.id, User.username, User.name, User.department_id, User.employment_status, R.score, R.passed)
-        .join(User, User.id == R.user_id)
-        .where(R.exam_id == exam.id, ~kept_audience)
-        .order_by(User.username)
-    ).all()
-    outside = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), score=r.score, passed=r.passed,
-                      employment_status=r.employment_status) for r in outside_rows]
+    outside = [Person(user_id, username, name, paths.get(department_id, ""), score=score, passed=passed,
+                      employment_status=status)
+               for user_id, username, name, department_id, status, score, passed in read(
+                   select(User.id, User.username, User.name, User.department_id, User.employment_status,
+                          R.score, R.passed)
+                   .join(User, User.id == R.user_id)
+                   .where(R.exam_id == exam.id, kept_outside)
+                   .order_by(User.username)).all()]
     return ExamStats(exam, figures, median, bands, histogram, departments, absent, outside, in_progress)
 
 
@@ -593,13 +611,14 @@ def _kept_groups(exam: Exam):
     """(sums per version, choice counts) from ``exam_item_stats``: two small grouped reads."""
     from exam.reports.models import ExamItemStat as S
 
-    sums = db.session.execute(
+    read = db.session.connection().execute
+    sums = read(
         select(S.question_version_id, literal(None, Text), func.min(S.position),
                *(func.sum(getattr(S, name)) for name in SUM_NAMES))
         .where(S.exam_id == exam.id)
         .group_by(S.question_version_id)
     ).all()
-    choices = db.session.execute(
+    choices = read(
         select(S.question_version_id, S.choice, S.n)
         .where(S.exam_id == exam.id, S.n > 0, S.choice.not_in(("", *BLANK_RESPONSES)))
     ).all()
@@ -613,9 +632,10 @@ def _items_from_groups(groups, choice_counts=None) -> list[ItemStats]:
         return []
     if choice_counts is None:
         choice_counts = [(g[0], g[1], g[3]) for g in groups]
-    versions = {v.id: v for v in db.session.execute(
+    # options and answer as their JSON text: the plan of a version's options is memoised by that text
+    versions = {row[0]: row for row in db.session.connection().execute(
         select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.number, QuestionVersion.type,
-               QuestionVersion.stem, QuestionVersion.options, QuestionVersion.answer)
+               QuestionVersion.stem, cast(QuestionVersion.options, Text), cast(QuestionVersion.answer, Text))
         .where(QuestionVersion.id.in_({g[0] for g in groups})))}
 
     sums: dict[int, list[float]] = {}
@@ -623,8 +643,9 @@ def _items_from_groups(groups, choice_counts=None) -> list[ItemStats]:
     for version_id, _choice, position, *values in groups:
         acc = sums.get(version_id)
         if acc is None:
-            sums[version_id] = acc = [0.0] * len(SUM_NAMES)
+            sums[version_id] = [float(v or 0) for v in values]
             positions[version_id] = position
+            continue
         for i, value in enumerate(values):
             acc[i] += float(value or 0)
         if position < positions[version_id]:
@@ -638,47 +659,60 @@ def _items_from_groups(groups, choice_counts=None) -> list[ItemStats]:
         if keys is None:
             value = json.loads(choice)
             keys = picked_keys[choice] = [_option_key(k) for k in (value if isinstance(value, list) else [value])]
-        bucket = choices.setdefault(version_id, {})
+        bucket = choices.get(version_id)
+        if bucket is None:
+            bucket = choices[version_id] = {}
         for key in keys:
             bucket[key] = bucket.get(key, 0) + int(n)
-    rows = [SimpleNamespace(version_id=vid, position=positions[vid], **dict(zip(SUM_NAMES, acc, strict=True)))
-            for vid, acc in sums.items()]
 
     items = []
-    for r in rows:
-        version = versions[r.version_id]
-        facility = float(r.awarded) / float(r.points) if r.points else None
-        discrimination = _pearson(r.n, r.sx, r.sy, r.sxy, r.sxx, r.syy)
-        item = ItemStats(question_id=version.question_id, version_id=version.id, version_number=version.number,
-                         type=version.type, stem=version.stem, responses=round(r.n), facility=facility,
-                         discrimination=discrimination, unanswered=round(r.blank),
-                         position=int(r.position))
-        _attach_options(item, version, choices.get(version.id, {}))
+    for version_id, (n, blank, awarded, points, sx, sy, sxy, sxx, syy) in sums.items():
+        _, question_id, number, kind, stem, options_json, answer_json = versions[version_id]
+        discrimination = _pearson(n, sx, sy, sxy, sxx, syy)
+        item = ItemStats(question_id=question_id, version_id=version_id, version_number=number, type=kind,
+                         stem=stem, responses=round(n), facility=awarded / points if points else None,
+                         discrimination=discrimination, unanswered=round(blank),
+                         position=int(positions[version_id]))
+        counts = choices.get(version_id, {})
+        item.options = [OptionCount(key=key, label=label, text=text, count=counts.get(okey, 0), correct=correct)
+                        for key, label, text, okey, correct in _option_plan(kind, options_json, answer_json)]
+        right_counts = [o.count for o in item.options if o.correct]
+        wrong_counts = [o.count for o in item.options if not o.correct]
+        if right_counts and wrong_counts:
+            item.distractor_beats_key = max(wrong_counts) > min(right_counts)
         item.low_discrimination = discrimination is not None and discrimination < LOW_DISCRIMINATION
         items.append(item)
     items.sort(key=lambda i: (i.position, i.version_id))
     return items
 
 
-def _attach_options(item: ItemStats, version, counts: dict[str, int]) -> None:
-    if version.type in ("single", "multiple"):
-        options = version.options or []
-        answer = version.answer if isinstance(version.answer, list) else [version.answer]
-    elif version.type == "true_false":
+_PLANS: dict[tuple[str, str | None, str | None], tuple] = {}
+
+
+def _option_plan(kind: str, options_json: str | None, answer_json: str | None) -> tuple:
+    """The countable options of a question version: (key, label, text, option key, is right) each; none for free
+    answers. A pure function of the version's JSON text, memoised (a report repeats the same few hundred)."""
+    memo = (kind, options_json, answer_json)
+    plan = _PLANS.get(memo)
+    if plan is not None:
+        return plan
+    answer = json.loads(answer_json) if answer_json is not None else None
+    if kind in ("single", "multiple"):
+        options = (json.loads(options_json) if options_json is not None else None) or []
+        answer = answer if isinstance(answer, list) else [answer]
+    elif kind == "true_false":
         options = TRUE_FALSE_OPTIONS
-        answer = [bool(version.answer)]
+        answer = [bool(answer)]
     else:
-        return  # free answers: no options to count
+        options, answer = [], []  # free answers: no options to count
     right = {_option_key(a) for a in answer}
-    for option in options:
-        key = option["key"]
-        label = key if isinstance(key, str) else option["text"]
-        item.options.append(OptionCount(key=key, label=str(label), text=option["text"],
-                                        count=counts.get(_option_key(key), 0), correct=_option_key(key) in right))
-    right_counts = [o.count for o in item.options if o.correct]
-    wrong_counts = [o.count for o in item.options if not o.correct]
-    if right_counts and wrong_counts:
-        item.distractor_beats_key = max(wrong_counts) > min(right_counts)
+    plan = tuple((option["key"], str(option["key"] if isinstance(option["key"], str) else option["text"]),
+                  option["text"], _option_key(option["key"]), _option_key(option["key"]) in right)
+                 for option in options)
+    if len(_PLANS) >= 4096:
+        _PLANS.clear()
+    _PLANS[memo] = plan
+    return plan
 
 
 # --- the benchmark hook ------------------------------------------------------------------------------------
