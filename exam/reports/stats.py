@@ -393,7 +393,6 @@ def raw_exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
                User.id.in_(in_progress_users).label("in_progress"))
         .outerjoin(finished, and_(finished.c.user_id == User.id, finished.c.exam_id == exam.id))
         .where(audience, finished.c.user_id.is_(None))
-        .order_by(User.username)
     ).all()
     absent = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), bool(r.in_progress),
                      employment_status=r.employment_status) for r in absent_rows]
@@ -406,15 +405,22 @@ def raw_exam_stats(exam: Exam, *, with_items: bool = True) -> ExamStats:
         .join(finished, and_(finished.c.user_id == User.id, finished.c.exam_id == exam.id))
         .outerjoin(counting, and_(counting.c.user_id == User.id, counting.c.exam_id == exam.id))
         .where(User.id.not_in(assigned_ids))
-        .order_by(User.username)
     ).all()
     outside = [Person(r.id, r.username, r.name, paths.get(r.department_id, ""), score=r.score, passed=r.passed,
                       employment_status=r.employment_status) for r in outside_rows]
+    _by_username(absent, outside)
 
     stats = ExamStats(exam, figures, median, bands, histogram, departments, absent, outside, in_progress)
     if with_items:
         stats.items = raw_item_analysis(exam)
     return stats
+
+
+def _by_username(*people: list[Person]) -> None:
+    """Lists of people in username order (sorted here: the same order on every database, whatever its collation,
+    and the planner is free to start from the smaller table)."""
+    for group in people:
+        group.sort(key=lambda p: p.username)
 
 
 def _kept_audience(exam: Exam, parents):
@@ -510,18 +516,24 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
             median = sum(middle) / len(middle) if middle else None
 
     absent: list[Person] = []
-    if figures.absent:  # assigned people without a result (the counts above say whether there are any)
+    behind = [d.department_id for d in departments if d.absent]  # only departments with absentees are read
+    if behind:
         in_progress_users = select(Attempt.user_id).where(Attempt.exam_id == exam.id,
                                                           Attempt.status == "in_progress")
-        # the ids from the small audience index, less those with a result; then the 'absent' rows only
-        absent_ids = select(User.id).where(audience, User.id.not_in(select(R.user_id).where(R.exam_id == exam.id)))
+        def in_behind(column):
+            condition = column.in_([d for d in behind if d is not None])
+            return or_(condition, column.is_(None)) if None in behind else condition
+
+        # the ids from the small audience index, less those with a result (a person's results carry the person's
+        # department); then the absent people's rows only
+        with_result = select(R.user_id).where(R.exam_id == exam.id, in_behind(R.department_id))
+        absent_ids = select(User.id).where(audience, in_behind(User.department_id), User.id.not_in(with_result))
         absent = [Person(user_id, username, name, paths.get(department_id, ""), bool(busy),
                          employment_status=status)
                   for user_id, username, name, department_id, status, busy in read(
                       select(User.id, User.username, User.name, User.department_id, User.employment_status,
                              User.id.in_(in_progress_users))
-                      .where(User.id.in_(absent_ids))
-                      .order_by(User.username)).all()]
+                      .where(User.id.in_(absent_ids))).all()]
     in_progress = sum(1 for p in absent if p.in_progress)
     outside = [Person(user_id, username, name, paths.get(department_id, ""), score=score, passed=passed,
                       employment_status=status)
@@ -529,8 +541,8 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
                    select(User.id, User.username, User.name, User.department_id, User.employment_status,
                           R.score, R.passed)
                    .join(User, User.id == R.user_id)
-                   .where(R.exam_id == exam.id, kept_outside)
-                   .order_by(User.username)).all()]
+                   .where(R.exam_id == exam.id, kept_outside)).all()]
+    _by_username(absent, outside)
     return ExamStats(exam, figures, median, bands, histogram, departments, absent, outside, in_progress)
 
 
