@@ -64,6 +64,7 @@ def test_kept_aggregates_equal_a_rebuild_and_a_count_from_raw_rows(app, make_use
     """Random finishes, resits, deadline finishes, hand regrades of counted answers and people moving or
     leaving; on a new exam (its first finished attempt starts the aggregates) or one built by a rebuild."""
     people = [make_user(name=f"考生{i}", department="执法局/一科" if i % 2 else "执法局/二科").id for i in range(4)]
+    make_user(name="无科室考生", department=None)  # never takes part: absent, outside every department
     with app.test_request_context(method="POST"):
         questions = getattr(app, "_report_paper", None)
         if questions is None:  # one question bank for all examples
