@@ -266,7 +266,8 @@ def main(argv=None) -> int:
         if not args.no_readme and report.update_readme(BENCH / "README.md", run):
             print("bench/README.md updated", flush=True)
         print(f"wrote {md} and {js} ({duration:.0f} s here, {total:.0f} s since `make bench` started)", flush=True)
-        shutil.rmtree(work_root, ignore_errors=True)
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work_root, ignore_errors=True)
     failed = [r for r in results if r.get("status") == "error"]
     return 1 if failed else 0
 

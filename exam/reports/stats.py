@@ -518,8 +518,9 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
     absent: list[Person] = []
     behind = [d.department_id for d in departments if d.absent]  # only departments with absentees are read
     if behind:
-        in_progress_users = select(Attempt.user_id).where(Attempt.exam_id == exam.id,
-                                                          Attempt.status == "in_progress")
+        busy = select(Attempt.id).where(Attempt.exam_id == exam.id, Attempt.user_id == User.id,
+                                        Attempt.status == "in_progress").exists()  # one probe per absent person
+
         def in_behind(column):
             condition = column.in_([d for d in behind if d is not None])
             return or_(condition, column.is_(None)) if None in behind else condition
@@ -528,11 +529,10 @@ def _kept_exam_stats(exam: Exam) -> ExamStats:
         # department); then the absent people's rows only
         with_result = select(R.user_id).where(R.exam_id == exam.id, in_behind(R.department_id))
         absent_ids = select(User.id).where(audience, in_behind(User.department_id), User.id.not_in(with_result))
-        absent = [Person(user_id, username, name, paths.get(department_id, ""), bool(busy),
+        absent = [Person(user_id, username, name, paths.get(department_id, ""), bool(in_progress),
                          employment_status=status)
-                  for user_id, username, name, department_id, status, busy in read(
-                      select(User.id, User.username, User.name, User.department_id, User.employment_status,
-                             User.id.in_(in_progress_users))
+                  for user_id, username, name, department_id, status, in_progress in read(
+                      select(User.id, User.username, User.name, User.department_id, User.employment_status, busy)
                       .where(User.id.in_(absent_ids))).all()]
     in_progress = sum(1 for p in absent if p.in_progress)
     outside = [Person(user_id, username, name, paths.get(department_id, ""), score=score, passed=passed,
