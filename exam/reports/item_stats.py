@@ -18,10 +18,11 @@ current counting rule; otherwise they count from the raw rows (see ``exam.report
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Text, and_, case, cast, delete, event, func, literal, or_, select
+from sqlalchemy import Float, Integer, Text, and_, bindparam, case, cast, delete, event, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from exam.accounts.models import User
+from exam.core.timeutil import utcnow
 from exam.exams.models import Attempt, AttemptItem, Exam, ExamSection
 from exam.reports.models import ExamItemStat, ExamResult, ExamStatsState
 from exam.reports.stats import (
@@ -90,38 +91,122 @@ def item_rows(exam_ids: list[int]):
             .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice))
 
 
-def _attempt_item_rows(exam_id: int, attempt_id: int, percent: float | None, sign: int):
-    """One attempt's item sums (``sign`` -1: to subtract), its paper's percentage being ``percent``."""
-    total = literal(percent, Float)
-    columns, choice = _item_columns(literal(exam_id), total, sign)
+def _attempt_item_rows(sign: int):
+    """One attempt's item sums (``sign`` -1: to subtract), its paper's percentage being ``percent``; the exam,
+    the attempt and the percentage are bound parameters (``exam_id``, ``attempt_id``, ``percent``)."""
+    total = bindparam("percent", None, type_=Float)
+    columns, choice = _item_columns(bindparam("exam_id", None, type_=Integer), total, sign)
     return (select(*columns).select_from(AttemptItem)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
-            .where(AttemptItem.attempt_id == attempt_id, AttemptItem.awarded.is_not(None))
+            .where(AttemptItem.attempt_id == bindparam("attempt_id", None, type_=Integer),
+                   AttemptItem.awarded.is_not(None))
             .group_by(AttemptItem.question_version_id, choice)
             .order_by(AttemptItem.question_version_id, choice))  # every writer locks the sums in one order
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
+def _insert(session_or_name):
+    """The INSERT with ON CONFLICT of the session's database (or of the dialect named)."""
+    name = session_or_name if isinstance(session_or_name, str) else session_or_name.get_bind().dialect.name
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
-def _add_items(session: Session, rows) -> None:
+def _items_upsert(insert, rows):
     """Add (or, with negative rows, subtract) item sums: one INSERT ... SELECT ... ON CONFLICT DO UPDATE."""
-    stmt = _insert(session)(ExamItemStat).from_select(list(ITEM_COLUMNS), rows)
+    stmt = insert(ExamItemStat).from_select(list(ITEM_COLUMNS), rows)
     excluded = stmt.excluded
     updates = {name: getattr(ExamItemStat, name) + excluded[name] for name in SUMS}
     updates["position"] = case((excluded.position < ExamItemStat.position, excluded.position),
                                else_=ExamItemStat.position)
-    session.execute(stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[ExamItemStat.exam_id, ExamItemStat.question_version_id, ExamItemStat.choice],
-        set_=updates))
+        set_=updates)
+
+
+class _Compiled:
+    """A write compiled once per database and run as its SQL text with bound parameters.
+
+    SQLAlchemy gives the dialects' INSERT ... ON CONFLICT no cache key, so the same upsert built with the ORM
+    would be compiled again on every execution: on the exam day that was about half of a submit's time (the
+    profile in bench/README.md). The statements here are built with ``bindparam`` for everything that varies,
+    so one compiled form per database serves every call."""
+
+    def __init__(self, build, *required: str):
+        self._build = build  # dialect name -> statement
+        self._required = frozenset(required)  # the bound parameters a call must give (they default to NULL)
+        self._compiled: dict = {}
+
+    def __call__(self, session: Session, **params):
+        if missing := self._required - params.keys():
+            raise TypeError(f"missing parameters: {sorted(missing)}")
+        conn = session.connection()
+        dialect = conn.dialect
+        key = (dialect.name, dialect.server_version_info)
+        found = self._compiled.get(key)
+        if found is None:
+            # expanding IN lists (constant tuples in the statement) rendered as plain parameters, once
+            compiled = self._build(dialect.name).compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+            processors = {name: process for bind, name in compiled.bind_names.items()
+                          if (process := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+            found = self._compiled[key] = (compiled, processors)
+        compiled, processors = found
+        values = {**compiled.params, **params}
+        for name, process in processors.items():
+            if name in values:  # (an expanded list's own name is not: its items are, already plain values)
+                values[name] = process(values[name])
+        args = tuple(values[name] for name in compiled.positiontup) if compiled.positional else values
+        return conn.exec_driver_sql(compiled.string, args)
+
+
+def _build_result_upsert(dialect: str):
+    """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt."""
+    insert = _insert(dialect)
+    upsert = insert(ExamResult).from_select(
+        list(RESULT_COLUMNS),
+        result_rows([bindparam("exam_id", None, type_=Integer)], [bindparam("user_id", None, type_=Integer)]))
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[ExamResult.exam_id, ExamResult.user_id],
+        set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
+    return upsert.returning(ExamResult.attempt_id, ExamResult.percent)
+
+
+_upsert_result = _Compiled(_build_result_upsert, "exam_id", "user_id")
+_add_attempt_items = _Compiled(lambda dialect: _items_upsert(_insert(dialect), _attempt_item_rows(1)),
+                               "exam_id", "attempt_id", "percent")
+_subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(_insert(dialect), _attempt_item_rows(-1)),
+                                    "exam_id", "attempt_id", "percent")
+_start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
+                        .values(exam_id=bindparam("exam_id", None, type_=Integer), rule=bindparam("rule", None),
+                                built_at=bindparam("built_at", None, type_=ExamStatsState.built_at.type))
+                        .on_conflict_do_nothing(index_elements=[ExamStatsState.exam_id]),
+                        "exam_id", "rule", "built_at")
 
 
 # --- on write ----------------------------------------------------------------------------------------------
+
+def _lookup(changed: list):
+    """Per changed attempt: its exam and person, the exam's counting rule and aggregates' rule, the person's
+    counting attempt and its percentage so far, and (for an exam without aggregates) how many other attempts
+    have finished."""
+    others = (select(func.count()).select_from(Attempt)
+              .where(Attempt.exam_id == Exam.id, Attempt.status != "in_progress", Attempt.id.not_in(changed))
+              .correlate(Exam).scalar_subquery())
+    return (
+        select(Attempt.exam_id, Attempt.user_id, Exam.counting_attempt, ExamStatsState.rule,
+               ExamResult.attempt_id, ExamResult.percent,
+               case((ExamStatsState.rule.is_(None), others), else_=None).label("others"))
+        .join(Exam, Exam.id == Attempt.exam_id)
+        .outerjoin(ExamStatsState, ExamStatsState.exam_id == Attempt.exam_id)
+        .outerjoin(ExamResult, and_(ExamResult.exam_id == Attempt.exam_id, ExamResult.user_id == Attempt.user_id))
+        .where(Attempt.id.in_(changed))
+    )
+
+
+_lookup_one = _Compiled(lambda _dialect: _lookup([bindparam("attempt_id", None, type_=Integer)]), "attempt_id")
+
 
 def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
     """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
@@ -131,19 +216,10 @@ def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
     the exam's state row."""
     pending: set[int] = session.info.setdefault(PENDING, set())
     changed = list(attempt_ids)
-    others = (select(func.count()).select_from(Attempt)
-              .where(Attempt.exam_id == Exam.id, Attempt.status != "in_progress", Attempt.id.not_in(changed))
-              .correlate(Exam).scalar_subquery())
-    rows = session.execute(
-        select(Attempt.exam_id, Attempt.user_id, Exam.counting_attempt, ExamStatsState.rule,
-               ExamResult.attempt_id, ExamResult.percent,
-               case((ExamStatsState.rule.is_(None), others), else_=None).label("others"))
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .outerjoin(ExamStatsState, ExamStatsState.exam_id == Attempt.exam_id)
-        .outerjoin(ExamResult, and_(ExamResult.exam_id == Attempt.exam_id, ExamResult.user_id == Attempt.user_id))
-        .where(Attempt.id.in_(changed))
-    ).all()
-    insert = _insert(session)
+    if len(changed) == 1:  # a finish: the compiled lookup
+        rows = _lookup_one(session, attempt_id=changed[0]).all()
+    else:
+        rows = session.connection().execute(_lookup(changed)).all()
     for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
             continue
@@ -151,23 +227,17 @@ def attempt_changed(session: Session, attempt_ids: list[int]) -> None:
             # a new exam's first finished attempt: the aggregates start from nothing, exactly
             # Two first results may race (each sees no other finished attempt): both start the aggregates from
             # nothing and add themselves; the second's state row is already there.
-            session.execute(insert(ExamStatsState).values(exam_id=exam_id, rule=rule_for(counting_rule))
-                            .on_conflict_do_nothing(index_elements=[ExamStatsState.exam_id]))
+            _start_exam(session, exam_id=exam_id, rule=rule_for(counting_rule), built_at=utcnow())
         elif rule != rule_for(counting_rule) or old_attempt in changed:
             pending.add(exam_id)  # no aggregates yet, another rule, or the counted answers changed: rebuild
             continue
-        upsert = insert(ExamResult).from_select(list(RESULT_COLUMNS), result_rows([exam_id], [user_id]))
-        upsert = upsert.on_conflict_do_update(
-            index_elements=[ExamResult.exam_id, ExamResult.user_id],
-            set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
-        new_attempt, new_percent = session.execute(upsert.returning(ExamResult.attempt_id,
-                                                                    ExamResult.percent)).one()
+        new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=user_id).one()
         if new_attempt == old_attempt:
             continue
         if old_attempt is not None:
-            _add_items(session, _attempt_item_rows(exam_id, old_attempt, old_percent, -1))
+            _subtract_attempt_items(session, exam_id=exam_id, attempt_id=old_attempt, percent=old_percent)
         if new_attempt is not None:
-            _add_items(session, _attempt_item_rows(exam_id, new_attempt, new_percent, 1))
+            _add_attempt_items(session, exam_id=exam_id, attempt_id=new_attempt, percent=new_percent)
         if old_attempt is not None:
             session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n <= 0))
 
