@@ -172,3 +172,33 @@ def test_a_person_moving_department_or_leaving_moves_them_in_the_report(app, mak
         assert kept.figures.as_dict() == pytest.approx(counted.figures.as_dict())
         assert [(d.department_id, d.took, d.passed) for d in kept.departments] == \
                [(d.department_id, d.took, d.passed) for d in counted.departments]
+
+
+def test_the_aggregates_writes_are_compiled_once_per_database_and_refuse_a_missing_parameter(app, make_user):
+    """SQLAlchemy does not cache INSERT ... ON CONFLICT: the finish's upserts are compiled once and reused (a
+    finish recompiling them cost half a submit), and a call without one of its bound values is refused rather
+    than run with NULL."""
+    people = [make_user(name=f"考生{i}").id for i in range(3)]
+    writes = {"result": item_stats._upsert_result, "items": item_stats._add_attempt_items,
+              "lookup": item_stats._lookup_one}
+    for write in writes.values():
+        write._compiled.clear()  # compiled again on first use
+    with app.test_request_context(method="POST"):
+        papers = rf.paper(rf.bank())
+        exam = rf.exam()
+        db.session.commit()
+        seen = []
+        for user_id in people:
+            answers = [(q, RESPONSES[q.type][0], None) for q in papers]
+            attempt = rf.attempt(exam, user_id, answers, number=1, status="in_progress")
+            db.session.commit()
+            ops.finish_attempt(db.session.get(Attempt, attempt.id), by="examinee")
+            db.session.commit()
+            seen.append({name: dict(write._compiled) for name, write in writes.items()})
+        for name in writes:
+            assert len(seen[0][name]) == 1, name  # compiled by the first finish, for this database
+            assert all(s[name] == seen[0][name] for s in seen), name  # and the same compiled form every time
+        assert len(_kept(exam.id)[0]) == len(people)  # every finish wrote its person's result row
+        with pytest.raises(TypeError, match="user_id"):
+            item_stats._upsert_result(db.session, exam_id=exam.id)
+        db.session.rollback()
