@@ -18,7 +18,22 @@ current counting rule; otherwise they count from the raw rows (see ``exam.report
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, Text, and_, bindparam, case, cast, delete, event, func, literal, or_, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from exam.accounts.models import User
@@ -104,19 +119,18 @@ def _attempt_item_rows(sign: int):
             .order_by(AttemptItem.question_version_id, choice))  # every writer locks the sums in one order
 
 
-def _insert(session_or_name):
-    """The INSERT with ON CONFLICT of the session's database (or of the dialect named)."""
-    name = session_or_name if isinstance(session_or_name, str) else session_or_name.get_bind().dialect.name
-    if name == "postgresql":
+def _insert(dialect: str):
+    """The INSERT with ON CONFLICT of the dialect named."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
-def _items_upsert(insert, rows):
+def _items_upsert(dialect: str, rows):
     """Add (or, with negative rows, subtract) item sums: one INSERT ... SELECT ... ON CONFLICT DO UPDATE."""
-    stmt = insert(ExamItemStat).from_select(list(ITEM_COLUMNS), rows)
+    stmt = _insert(dialect)(ExamItemStat).from_select(list(ITEM_COLUMNS), rows)
     excluded = stmt.excluded
     updates = {name: getattr(ExamItemStat, name) + excluded[name] for name in SUMS}
     updates["position"] = case((excluded.position < ExamItemStat.position, excluded.position),
@@ -163,8 +177,7 @@ class _Compiled:
 
 def _build_result_upsert(dialect: str):
     """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt."""
-    insert = _insert(dialect)
-    upsert = insert(ExamResult).from_select(
+    upsert = _insert(dialect)(ExamResult).from_select(
         list(RESULT_COLUMNS),
         result_rows([bindparam("exam_id", None, type_=Integer)], [bindparam("user_id", None, type_=Integer)]))
     upsert = upsert.on_conflict_do_update(
@@ -174,9 +187,9 @@ def _build_result_upsert(dialect: str):
 
 
 _upsert_result = _Compiled(_build_result_upsert, "exam_id", "user_id")
-_add_attempt_items = _Compiled(lambda dialect: _items_upsert(_insert(dialect), _attempt_item_rows(1)),
+_add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(1)),
                                "exam_id", "attempt_id", "percent")
-_subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(_insert(dialect), _attempt_item_rows(-1)),
+_subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(-1)),
                                     "exam_id", "attempt_id", "percent")
 _start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
                         .values(exam_id=bindparam("exam_id", None, type_=Integer), rule=bindparam("rule", None),
@@ -262,11 +275,11 @@ def rebuild(exam_ids: list[int] | None = None, session: Session | None = None) -
         return 0
     for model in (ExamItemStat, ExamResult, ExamStatsState):
         session.execute(delete(model).where(model.exam_id.in_(exam_ids)))
-    session.execute(_insert(session)(ExamResult).from_select(list(RESULT_COLUMNS), result_rows(exam_ids)))
-    session.execute(_insert(session)(ExamItemStat).from_select(list(ITEM_COLUMNS), item_rows(exam_ids)))
+    session.execute(insert(ExamResult).from_select(list(RESULT_COLUMNS), result_rows(exam_ids)))
+    session.execute(insert(ExamItemStat).from_select(list(ITEM_COLUMNS), item_rows(exam_ids)))
     rules = session.execute(select(Exam.id, Exam.counting_attempt).where(Exam.id.in_(exam_ids))).all()
     if rules:
-        session.execute(_insert(session)(ExamStatsState),
+        session.execute(insert(ExamStatsState),
                         [{"exam_id": exam_id, "rule": rule_for(rule)} for exam_id, rule in rules])
     return len(rules)
 

@@ -210,19 +210,10 @@ class ExamStats:
 
 
 def _departments() -> tuple[dict[int, int | None], dict[int, str]]:
-    """(parent of each department, each department's path "市局 / 法制科") from one plain query."""
-    rows = db.session.connection().execute(select(Department.id, Department.parent_id, Department.name)).all()
-    parents = {d_id: parent for d_id, parent, _ in rows}
-    names = {d_id: name for d_id, _, name in rows}
-    paths: dict[int, str] = {}
-    for d_id in names:
-        chain, node, seen = [], d_id, set()
-        while node is not None and node not in seen and node in names:
-            seen.add(node)
-            chain.append(names[node])
-            node = parents[node]
-        paths[d_id] = " / ".join(reversed(chain))
-    return parents, paths
+    """(parent of each department, each department's path "市局 / 法制科") from one query (``Department.path``
+    walks parents already in the session)."""
+    departments = list(db.session.scalars(select(Department)))
+    return {d.id: d.parent_id for d in departments}, {d.id: d.path for d in departments}
 
 
 def _department_paths() -> dict[int, str]:
