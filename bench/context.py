@@ -11,7 +11,7 @@ from bench.load import LoadRun, run_locust
 from bench.server import Server
 
 PASSWORD = "Bench2026pass"  # noqa: S105 (the seeded examinees' password, loopback only)
-HTTP_USERS = 16  # concurrent closed-loop clients: 2 workers x 4 threads, twice over
+HTTP_USERS = 16  # concurrent closed-loop clients: one per server thread (2 workers x 8 threads)
 
 
 def sqlite_url(work_dir: Path) -> str:

@@ -39,6 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     from exam.cli import register_cli
 
     register_cli(app)
+    from exam.api.fastpath import ExamDayFastPath
+
+    app.wsgi_app = ExamDayFastPath(app, app.wsgi_app)  # the exam day's autosave and submit (issue #8)
     return app
 
 
@@ -155,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     from exam.core import template_helpers
+    from exam.core.hardening import security_headers
 
     template_helpers.register(app)
 
@@ -173,16 +177,7 @@ def _register_hooks(app: Flask) -> None:
         return None
 
     @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-        )
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    def add_security_headers(response):
+        for name, value in security_headers(request.is_secure):
+            response.headers.setdefault(name, value)
         return response

@@ -37,6 +37,8 @@ class Defaults:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # uploads are checked again per kind
     MAX_ROSTER_ROWS = 20_000
     API_MAX_JSON_BYTES = 1024 * 1024  # a JSON request body larger than this is refused with 413
+    # The exam day's bearer-token autosave and submit answered in front of Flask (exam/api/fastpath.py)
+    EXAM_DAY_FAST_PATH = True
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a hash method name, not a password)
     PASSWORD_MIN_LENGTH = 8
@@ -105,8 +107,8 @@ def normalise_database_url(url: str) -> str:
 
 def postgres_pool_options() -> dict:
     """One pooled connection per gunicorn thread (each request holds at most one), plus a little overflow for
-    CLI commands; 2 workers x (4 + 2) = 12 connections at most, far below PostgreSQL's default 100."""
-    return {"pool_size": int(os.environ.get("GUNICORN_THREADS", "4")), "max_overflow": 2, "pool_timeout": 30}
+    CLI commands; 2 workers x (8 + 2) = 20 connections at most, far below PostgreSQL's default 100."""
+    return {"pool_size": int(os.environ.get("GUNICORN_THREADS", "8")), "max_overflow": 2, "pool_timeout": 30}
 
 
 def load_config(app, overrides: dict | None) -> None:

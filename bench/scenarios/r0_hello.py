@@ -3,7 +3,7 @@
 from bench.scenarios._http import check_tool, closed_loop
 
 NAME = "r0_hello"
-TITLE = "R0: hello world under gunicorn (2 workers x 4 threads)"
+TITLE = "R0: hello world under gunicorn (2 workers x 8 threads)"
 
 
 def available(app):

@@ -209,6 +209,11 @@ def save_item(data, attempt_id, position, owner):
         if refused is not None:
             return refused
         raise ops.missing_position(position)
+    return save_answer(result, now)
+
+
+def save_answer(result: hot.Saved, now) -> dict:
+    """The answer to a save (this route and the exam day's fast path, exam.api.fastpath)."""
     return {"position": result.position, "seq": result.seq, "saved": result.saved,
             "saved_at": iso(result.saved_at), "server_time": iso(now),
             "remaining_seconds": max(0, int((result.deadline - now).total_seconds()))}

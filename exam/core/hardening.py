@@ -72,6 +72,21 @@ def refuse_nul_characters():
     return None
 
 
+def security_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries (the app's after_request hook, the exam day's fast path)."""
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Content-Security-Policy",
+         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+         "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+    return headers
+
+
 def check_request():
     return check_api_body() or refuse_nul_characters()
 

@@ -17,7 +17,8 @@ enforced inside the statements themselves:
 On SQLite the checks read without the write lock, and the writes of one process (saves and submits) queue on a
 process-wide lock and share one transaction and one commit (a group commit: one fsync for the writes that arrived
 together, each acknowledged only after it). The worker's threads wait on a Python lock (woken at once) instead of
-SQLite's busy handler (which sleeps and retries); the two processes still meet at SQLite's own lock.
+SQLite's busy handler (which sleeps and retries); the worker processes take turns on a lock file, and the log is
+synced after the commit, outside the write lock (``exam.core.db.sqlite_group_writer``).
 
 A function returns None when the statement finds no attempt item for that owner (a bad token, somebody else's
 attempt, no such position): the caller then takes the ordinary path, which answers 401 or 404 as before.
@@ -38,7 +39,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, Stri
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from exam.accounts.models import ApiToken, User
-from exam.core.db import deferred_reads
+from exam.core.db import deferred_reads, sqlite_group_writer, sync_wal
 from exam.core.errors import Conflict
 from exam.exams import operations as ops
 from exam.exams.models import Attempt, AttemptItem, Exam
@@ -156,10 +157,12 @@ def _release_session() -> None:
 
 def _group_commit(job: _Job) -> Any:
     """SQLite: the writes of this process's threads that arrive together share one write transaction and one
-    commit (one fsync with ``synchronous=FULL``). The thread holding the process's write lock runs every job
-    queued so far in its own session's transaction (BEGIN IMMEDIATE: the database's write lock) and commits;
-    a thread whose job ran meanwhile returns at once. A job's result is given only after the commit that holds
-    it; when the commit fails, every job of the batch fails."""
+    commit. The thread holding the process's write lock runs every job queued so far in its own session's
+    transaction (BEGIN IMMEDIATE: the database's write lock, taken in turns with the other worker processes on
+    a lock file) and commits; then it syncs the log to disk, while the next group may already write, and only
+    then are the jobs done: a thread whose job ran meanwhile returns at once. A job's result is given only
+    after the sync that made it durable; when the commit fails, every job of the batch fails
+    (``exam.core.db.sqlite_group_writer``)."""
     _release_session()
     with _queue_lock:
         _queue.append(job)
@@ -168,22 +171,17 @@ def _group_commit(job: _Job) -> Any:
             with _queue_lock:
                 batch = list(_queue)
                 _queue.clear()
+            database = db.engine.url.database
             try:
-                conn = db.session.connection()
-                for each in batch:
-                    nested = conn.begin_nested() if each.savepoint else None
+                with sqlite_group_writer(database):
                     try:
-                        each.result = each.run(conn)
-                        if nested is not None:
-                            nested.commit()
-                    except Exception as exc:
-                        if nested is None:
-                            raise
-                        nested.rollback()
-                        each.error = exc
-                db.session.commit()
-            except Exception as exc:  # nothing of the batch is stored: every job in it fails
-                db.session.rollback()
+                        _run_batch(batch)
+                        db.session.commit()
+                    except Exception:  # nothing of the batch is stored
+                        db.session.rollback()
+                        raise
+                sync_wal(database)
+            except Exception as exc:  # nothing of the batch is known to be stored: every job in it fails
                 for each in batch:
                     each.error = each.error or exc
             finally:
@@ -192,6 +190,22 @@ def _group_commit(job: _Job) -> Any:
     if job.error is not None:
         raise job.error
     return job.result
+
+
+def _run_batch(batch: list[_Job]) -> None:
+    """Each job in the session's transaction; a job marked ``savepoint`` that fails is undone alone."""
+    conn = db.session.connection()
+    for each in batch:
+        nested = conn.begin_nested() if each.savepoint else None
+        try:
+            each.result = each.run(conn)
+            if nested is not None:
+                nested.commit()
+        except Exception as exc:
+            if nested is None:
+                raise
+            nested.rollback()
+            each.error = exc
 
 
 def _store(params: dict):

@@ -1,0 +1,242 @@
+"""The exam day's fast path (exam/api/fastpath.py) and the SQLite group writer (exam/core/db.py), issue #8.
+
+The fast path must answer exactly as the Flask routes do, serve only the successful bearer-token save and
+submit, and hand every other request to Flask untouched."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from exam.core import db as core_db
+from exam.core.timeutil import utcnow
+from exam.exams.models import Attempt, AttemptItem
+from exam.extensions import db
+from tests.exams import factories as f
+
+TIME_FIELDS = {"saved_at", "server_time", "remaining_seconds"}
+
+
+@pytest.fixture
+def setup(app, make_user):
+    examinee = make_user("A0001")
+    with app.app_context():
+        f.standard_bank()
+        exam = f.published_exam()
+        db.session.commit()
+        exam_id = exam.id
+    return {"exam_id": exam_id, "examinee": examinee}
+
+
+def _bearer(app, user) -> dict:
+    from exam.accounts.models import User
+    from exam.accounts.operations import issue_token
+
+    with app.app_context():
+        token = issue_token(db.session.get(User, user.id))
+        db.session.commit()
+    return {"Authorization": "Bearer " + token}
+
+
+@pytest.fixture
+def flask_calls(app):
+    """The requests Flask's own machinery handled (a before_request hook records their paths)."""
+    seen: list[str] = []
+
+    def record():
+        from flask import request
+
+        seen.append(f"{request.method} {request.path}")
+
+    app.before_request_funcs.setdefault(None, []).insert(0, record)
+    return seen
+
+
+def _start(app, setup, user=None):
+    from tests.exams.test_api import _key
+
+    headers = _bearer(app, user or setup["examinee"])
+    client = app.test_client()
+    attempt_id = client.post(f"/api/v1/exams/{setup['exam_id']}/attempts", json={}, headers=headers).json["id"]
+    return client, attempt_id, headers, _key(app, attempt_id)
+
+
+def _stored(app, attempt_id, position):
+    with app.app_context():
+        return db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id,
+                                                            AttemptItem.position == position)).one()
+
+
+def _comparable(response):
+    body = response.get_json()
+    return (response.status_code, {k: v for k, v in body.items() if k not in TIME_FIELDS},
+            sorted(k for k in body if k in TIME_FIELDS),
+            sorted((k, v) for k, v in response.headers.items() if k != "Content-Length"))
+
+
+def test_the_fast_path_answers_saves_and_submits_exactly_as_the_flask_routes(app, setup, make_user, flask_calls):
+    answers = {}
+    for fast, username in ((True, "A0002"), (False, "A0003")):
+        app.config["EXAM_DAY_FAST_PATH"] = fast
+        client, attempt_id, headers, key = _start(app, setup, make_user(username))
+        flask_calls.clear()
+        saved = client.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": key[1], "seq": 3},
+                           headers=headers)
+        stale = client.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": key[1], "seq": 2},
+                           headers=headers)
+        flagged = client.put(f"/api/v1/attempts/{attempt_id}/items/2",
+                             json={"response": key[2], "seq": 1, "flagged": True, "score": 100}, headers=headers)
+        submitted = client.post(f"/api/v1/attempts/{attempt_id}/submit", json={"score": 100}, headers=headers)
+        assert saved.status_code == stale.status_code == flagged.status_code == submitted.status_code == 200
+        assert bool(flask_calls) is not fast, flask_calls  # the fast path ran them all, or Flask did
+        answers[fast] = [_comparable(r) for r in (saved, stale, flagged, submitted)]
+        assert stale.json["saved"] is False and stale.json["seq"] == 3
+        assert _stored(app, attempt_id, 2).flagged is True
+        with app.app_context():
+            attempt = db.session.get(Attempt, attempt_id)
+            assert attempt.status == "submitted" and attempt.score == 2  # the two right answers, graded once
+    assert answers[True] == answers[False]
+    assert dict(answers[True][0][3])["Content-Security-Policy"].startswith("default-src 'self'")
+
+
+@pytest.mark.parametrize("case", ["invalid json", "a list", "text/plain", "a NUL", "a query string",
+                                  "seq as text", "seq missing", "a huge id", "no such position", "unknown token",
+                                  "a session cookie"])
+def test_the_fast_path_hands_every_other_save_to_flask_which_answers_it(app, setup, flask_calls, case):
+    client, attempt_id, headers, key = _start(app, setup)
+    url, body, extra = f"/api/v1/attempts/{attempt_id}/items/1", None, {}
+    json_body = {"response": key[1], "seq": 1}
+    expected = {"invalid json": 400, "a list": 422, "text/plain": 415, "a NUL": 400, "a query string": 200,
+                "seq as text": 422, "seq missing": 422, "a huge id": 404, "no such position": 404,
+                "unknown token": 401, "a session cookie": 200}[case]
+    if case == "invalid json":
+        body, extra = b'{"response": ', {"content_type": "application/json"}
+    elif case == "a list":
+        json_body = [json_body]
+    elif case == "text/plain":
+        body, extra = b'{"response": "A", "seq": 1}', {"content_type": "text/plain"}
+    elif case == "a NUL":
+        json_body = {"response": "A\x00", "seq": 1}
+    elif case == "a query string":
+        url += "?lang=en"
+    elif case == "seq as text":
+        json_body = {"response": key[1], "seq": "1"}
+    elif case == "seq missing":
+        json_body = {"response": key[1]}
+    elif case == "a huge id":
+        url = f"/api/v1/attempts/{2**31}/items/1"
+    elif case == "no such position":
+        url = f"/api/v1/attempts/{attempt_id}/items/99"
+    elif case == "unknown token":
+        headers = {"Authorization": "Bearer not-a-token"}
+    elif case == "a session cookie":
+        client.set_cookie("exam_session", "not-a-session")
+    flask_calls.clear()
+    if body is None:
+        response = client.put(url, json=json_body, headers=headers)
+    else:
+        response = client.put(url, data=body, headers=headers, **extra)
+    assert flask_calls == [f"PUT {url.partition('?')[0]}"]  # Flask ran it, once
+    assert response.status_code == expected, response.get_data(as_text=True)
+    if expected != 200:
+        assert response.json["error"]["message"]
+        assert _stored(app, attempt_id, 1).response_seq == 0  # nothing stored
+
+
+def test_a_refused_save_handed_to_flask_is_answered_in_the_examinees_language(app, setup, flask_calls):
+    client, attempt_id, headers, key = _start(app, setup)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.deadline = utcnow() - timedelta(minutes=5)
+        db.session.commit()
+    flask_calls.clear()
+    messages = {}
+    for language in ("zh-CN", "en"):
+        late = client.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": key[1], "seq": 1},
+                          headers={**headers, "Accept-Language": language})
+        assert late.status_code == 409 and late.json["error"]["code"] == "deadline_passed"
+        messages[language] = late.json["error"]["message"]
+    assert messages == {"zh-CN": "考试时间已到，答案未保存。", "en": "The time is up; the answer was not saved."}
+    assert len(flask_calls) == 2 and _stored(app, attempt_id, 1).response_seq == 0
+
+
+def test_a_second_submit_through_the_fast_path_answers_the_state_and_finishes_nothing(app, setup, flask_calls):
+    client, attempt_id, headers, _key = _start(app, setup)
+    first = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    flask_calls.clear()
+    second = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert first.status_code == second.status_code == 200
+    assert second.json == first.json and first.json["status"] == "submitted" and first.json["score"] == 0
+    assert flask_calls == []
+    with app.app_context():
+        assert db.session.get(Attempt, attempt_id).version == 2
+
+
+# --- the SQLite group writer ------------------------------------------------------------------------------
+
+def _sqlite_only(app):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the group writer is SQLite's (PostgreSQL writes in parallel)")
+        return db.engine.url.database
+
+
+def test_a_save_is_committed_then_synced_to_disk_outside_the_write_lock_before_it_is_answered(app, setup,
+                                                                                           monkeypatch):
+    database = _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        with sqlite3.connect(database) as other:  # what another process sees at that moment
+            stored = other.execute("SELECT response_seq FROM attempt_items WHERE attempt_id = ? AND position = 1",
+                                   (attempt_id,)).fetchone()[0]
+        probe = os.open(database + ".writer-lock", os.O_RDWR)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the write lock is free while the log syncs
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            free = True
+        except BlockingIOError:
+            free = False
+        finally:
+            os.close(probe)
+        seen.append((path, stored, free))
+        real_fsync(fd)
+
+    monkeypatch.setattr(core_db.os, "fsync", fsync)
+    response = client.put(f"/api/v1/attempts/{attempt_id}/items/1", json={"response": key[1], "seq": 7},
+                          headers=headers)
+    assert response.status_code == 200 and response.json["saved"]
+    assert seen == [(os.path.realpath(database) + "-wal", 7, True)]
+
+
+def test_the_group_writer_holds_the_lock_file_and_commits_without_waiting_for_the_disk(app):
+    database = _sqlite_only(app)
+
+    def lock_is_free() -> bool:
+        probe = os.open(database + ".writer-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(probe)
+
+    with app.app_context():
+        conn = db.engine.connect()
+        with core_db.sqlite_group_writer(database):
+            assert not lock_is_free()
+            with conn.begin():
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: synced by the caller
+        assert lock_is_free()
+        with conn.begin():  # the same connection, any other transaction: FULL again
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        conn.close()
