@@ -271,9 +271,18 @@ _SUBMIT_ATTEMPT = (
     .where(A.c.id == bindparam("attempt_id"))
 )
 _SUBMIT_ITEMS = (
-    select(IT.c.id, IT.c.response, IT.c.points, IT.c.awarded, V.c.type, V.c.options, V.c.answer)
+    select(IT.c.id, IT.c.response, IT.c.response_seq, IT.c.points, IT.c.awarded, V.c.type, V.c.options,
+           V.c.answer)
     .select_from(IT.join(V, V.c.id == IT.c.question_version_id))
     .where(IT.c.attempt_id == bindparam("attempt_id"))
+    .order_by(IT.c.position)
+)
+# What a grade depends on besides the question versions (which never change): checked under the write lock
+# against the rows read when grading (SQLite, ``_submit_sqlite``).
+_SUBMIT_CHECK = (
+    select(A.c.status, A.c.deadline, E.c.multiple_scoring, E.c.pass_mark, E.c.bands, IT.c.id, IT.c.response_seq)
+    .select_from(A.join(E, E.c.id == A.c.exam_id).join(IT, IT.c.attempt_id == A.c.id))
+    .where(A.c.id == bindparam("attempt_id"))
     .order_by(IT.c.position)
 )
 _AWARD = update(IT).where(IT.c.id == bindparam("item_id")).values(awarded=bindparam("awarded"))
@@ -308,11 +317,13 @@ def _body(status: str, finished_by: str | None, result: dict, exam_row, now: dat
 def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     """Finish and grade the attempt once (a second submit answers its state, finishing nothing). Commits.
 
-    On SQLite it runs in the group commit with the saves; on PostgreSQL in its own transaction, the attempt row
-    locked first. None when this owner has no such attempt (the caller answers 401/404 the ordinary way)."""
+    On SQLite the paper is read and graded before the write lock, and the group commit only checks that nothing
+    graded has changed since (else grades again under the lock) and writes; on PostgreSQL it runs in its own
+    transaction, the attempt row locked first. None when this owner has no such attempt (the caller answers
+    401/404 the ordinary way)."""
     try:
         if _is_sqlite():
-            return _group_commit(_Job(lambda conn: _finish(conn, owner, attempt_id, now), savepoint=True))
+            return _submit_sqlite(owner, attempt_id, now)
         body = _finish(db.session.connection(), owner, attempt_id, now)
     except _Lost:
         db.session.rollback()
@@ -324,14 +335,27 @@ def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     return body
 
 
-def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
-    row = conn.execute(_owned(_SUBMIT_ATTEMPT, owner).with_for_update(of=A), {"attempt_id": attempt_id}).first()
+@dataclass
+class _Graded:
+    """An open attempt read and graded, with what the grading depended on (``_SUBMIT_CHECK``'s rows)."""
+
+    row: Any
+    awards: list[dict]
+    result: dict
+    basis: list[tuple]
+
+
+def _read_and_grade(conn, owner: Owner, attempt_id: int, *, lock: bool) -> _Graded | dict | None:
+    """None: no such attempt for this owner; a dict: the answer for an attempt already finished; else the
+    attempt graded (nothing written). With ``lock`` the attempt row is locked first (PostgreSQL)."""
+    query = _owned(_SUBMIT_ATTEMPT, owner)
+    row = conn.execute(query.with_for_update(of=A) if lock else query, {"attempt_id": attempt_id}).first()
     if row is None:
         return None
     if row.status != "in_progress":
-        return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
-                                                   "passed": row.passed, "band": row.band}, row, now)
-    # Read after the lock: every save acknowledged before this point is graded.
+        return {"status": row.status, "finished_by": row.finished_by, "score": row.score,
+                "max_score": row.max_score, "passed": row.passed, "band": row.band, "_row": row}
+    # Read after the lock (or checked under it): every save acknowledged before this point is graded.
     items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
     partial = row.multiple_scoring == "partial"
     graded = [SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[item.type].grade(
@@ -339,6 +363,46 @@ def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
               if g.awarded is not None]
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
+    basis = [(row.status, row.deadline, row.multiple_scoring, row.pass_mark, row.bands, item.id, item.response_seq)
+             for item in items]
+    return _Graded(row, awards, result, basis)
+
+
+def _state_body(found: dict, now: datetime) -> dict:
+    row = found.pop("_row")
+    status, finished_by = found.pop("status"), found.pop("finished_by")
+    return _body(status, finished_by, found, row, now)
+
+
+def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """Read, grade and finish in the caller's transaction (PostgreSQL: the attempt row locked first)."""
+    graded = _read_and_grade(conn, owner, attempt_id, lock=True)
+    if not isinstance(graded, _Graded):
+        return graded if graded is None else _state_body(graded, now)
+    return _write_finish(conn, attempt_id, graded, now)
+
+
+def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """Grade outside the write lock; in the group commit, write the grades only when the attempt, its exam's
+    scoring and every answer's sequence number are as graded (``_SUBMIT_CHECK``): any save stored since
+    raises a sequence number, so a changed paper is graded again under the lock."""
+    _release_session()
+    with deferred_reads():
+        graded = _read_and_grade(db.session.connection(), owner, attempt_id, lock=False)
+        db.session.rollback()
+    if not isinstance(graded, _Graded):
+        return graded if graded is None else _state_body(graded, now)
+
+    def run(conn) -> dict | None:
+        if [tuple(r) for r in conn.execute(_SUBMIT_CHECK, {"attempt_id": attempt_id})] != graded.basis:
+            return _finish(conn, owner, attempt_id, now)  # changed since it was graded: again, under the lock
+        return _write_finish(conn, attempt_id, graded, now)
+
+    return _group_commit(_Job(run, savepoint=True))
+
+
+def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime) -> dict:
+    row, awards, result = graded.row, graded.awards, graded.result
     past_deadline = now > row.deadline
     status = "expired" if past_deadline else "submitted"
     finished_by = "deadline" if past_deadline else "examinee"

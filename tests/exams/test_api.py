@@ -27,6 +27,11 @@ ISSUE_JSON = {
         {"title": "判断题", "type": "true_false", "count": 20, "points": 1, "categories": ["公共法律知识"]}]}
 
 
+def _sqlite(app) -> int:
+    with app.app_context():
+        return int(db.engine.dialect.name == "sqlite")
+
+
 @contextmanager
 def count_statements(app):
     statements = []
@@ -267,8 +272,9 @@ def test_hot_routes_stay_within_their_query_budget(app, client, setup):
     with count_statements(app) as submit:
         assert client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers).status_code == 200
     # submit: 5 for the attempt, 3 for the reports' kept aggregates (lookup, person's row, item sums) and, for the
-    # first finished attempt of an exam, 1 for the aggregates' state row (exam/reports/item_stats.py)
-    budgets = {"start": (start, 12), "get": (get, 3), "autosave": (save, 4), "submit": (submit, 9)}
+    # first finished attempt of an exam, 1 for the aggregates' state row (exam/reports/item_stats.py); on SQLite
+    # 1 more: the paper is graded before the write lock and checked unchanged under it (exam/exams/hot.py)
+    budgets = {"start": (start, 12), "get": (get, 3), "autosave": (save, 4), "submit": (submit, 9 + _sqlite(app))}
     over = {name: len(s) for name, (s, limit) in budgets.items() if len(s) > limit}
     assert not over, "\n".join(f"{name}: {q[:100]}" for name, (s, _) in budgets.items() for q in s)
 
@@ -344,8 +350,8 @@ def test_token_hot_routes_stay_within_their_query_budget(app, client, setup):
                           headers=headers).json["saved"]
     with count_statements(app) as submit:
         assert client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers).status_code == 200
-    # submit: 4 for the attempt and 4 for the reports' kept aggregates, as above
-    budgets = {"start": (start, 12), "get": (get, 3), "autosave": (save, 3), "submit": (submit, 8)}
+    # submit: 4 for the attempt and 4 for the reports' kept aggregates, as above (SQLite: 1 more, the check)
+    budgets = {"start": (start, 12), "get": (get, 3), "autosave": (save, 3), "submit": (submit, 8 + _sqlite(app))}
     over = {name: len(s) for name, (s, limit) in budgets.items() if len(s) > limit}
     assert not over, "\n".join(f"{name}: {q[:100]}" for name, (s, _) in budgets.items() for q in s)
     assert not any("api_tokens" in q for q in save[1:] + submit[1:]), "the token is checked once, with the attempt"

@@ -240,3 +240,39 @@ def test_the_group_writer_holds_the_lock_file_and_commits_without_waiting_for_th
         with conn.begin():  # the same connection, any other transaction: FULL again
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         conn.close()
+
+
+def test_a_save_stored_between_the_grading_and_the_write_lock_is_graded(app, setup, monkeypatch):
+    """SQLite grades a submit before the write lock; a save stored in between changes a sequence number, so the
+    paper is graded again under the lock and the late (acknowledged) answer counts."""
+    import json
+
+    from exam.exams import hot
+
+    database = _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    with app.app_context():
+        rows = db.session.execute(select(AttemptItem.position, AttemptItem.points).join(AttemptItem.version)
+                                  .where(AttemptItem.attempt_id == attempt_id)
+                                  .where(AttemptItem.version.property.mapper.class_.type == "true_false")).all()
+    position, points = rows[0]
+    real = hot._read_and_grade
+    calls = []
+
+    def grade_then_a_save_lands(conn, owner, attempt_id_, *, lock):
+        graded = real(conn, owner, attempt_id_, lock=lock)
+        calls.append(lock)
+        if len(calls) == 1:  # the grading outside the lock: another worker stores the right answer now
+            with sqlite3.connect(database) as other:
+                other.execute("UPDATE attempt_items SET response = ?, response_seq = response_seq + 1 "
+                              "WHERE attempt_id = ? AND position = ?",
+                              (json.dumps(key[position]), attempt_id, position))
+        return graded
+
+    monkeypatch.setattr(hot, "_read_and_grade", grade_then_a_save_lands)
+    submitted = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert submitted.status_code == 200
+    assert calls == [False, True]  # graded before the lock, then again under it
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        assert attempt.status == "submitted" and attempt.score == points and attempt.version == 2
