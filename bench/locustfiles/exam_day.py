@@ -35,6 +35,7 @@ THINK_MAX = float(os.environ.get("BENCH_THINK_MAX", "9"))
 RNG = random.Random(int(os.environ.get("BENCH_SEED", "2026")))
 _ack = open(os.environ["BENCH_ACK_FILE"], "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (lives as long as locust)
 _finished = {"users": 0}
+TRANSPORT_TRIES = 3
 
 
 def ack(**record) -> None:
@@ -104,25 +105,42 @@ class Examinee(FastHttpUser):
         self.seq += 1
         response = answer_for(item)
         position = item["position"]
-        with self.client.put(f"{API}/attempts/{attempt_id}/items/{position}", json={"response": response,
-                             "seq": self.seq}, headers=self._auth(token_index), name="PUT /attempts/[id]/items/[pos]",
-                             catch_response=True) as resp:
-            if 200 <= resp.status_code < 300:
-                body = resp.json() or {}
-                if body.get("saved", True):  # "saved": false means a newer seq was already stored
-                    ack(k="save", attempt=attempt_id, position=position, response=response, seq=self.seq)
-                resp.success()
-            else:
+        for tries in range(TRANSPORT_TRIES):
+            with self.client.put(f"{API}/attempts/{attempt_id}/items/{position}", json={"response": response,
+                                 "seq": self.seq}, headers=self._auth(token_index),
+                                 name="PUT /attempts/[id]/items/[pos]", catch_response=True) as resp:
+                if 200 <= resp.status_code < 300:
+                    body = resp.json() or {}
+                    if body.get("saved", True):  # "saved": false means a newer seq was already stored
+                        ack(k="save", attempt=attempt_id, position=position, response=response, seq=self.seq)
+                    resp.success()
+                    return
                 resp.failure(f"status {resp.status_code}: {(resp.text or '')[:120]}")
+            if not self._again(resp, tries, "save", attempt_id):
+                return
 
     def submit_attempt(self, token_index: int, attempt_id: str) -> None:
-        with self.client.post(f"{API}/attempts/{attempt_id}/submit", json={}, headers=self._auth(token_index),
-                              name="POST /attempts/[id]/submit", catch_response=True) as resp:
-            if 200 <= resp.status_code < 300:
-                ack(k="submit", attempt=attempt_id, status=resp.status_code)
-                resp.success()
-            else:
+        for tries in range(TRANSPORT_TRIES):
+            with self.client.post(f"{API}/attempts/{attempt_id}/submit", json={}, headers=self._auth(token_index),
+                                  name="POST /attempts/[id]/submit", catch_response=True) as resp:
+                if 200 <= resp.status_code < 300:
+                    ack(k="submit", attempt=attempt_id, status=resp.status_code)
+                    resp.success()
+                    return
                 resp.failure(f"status {resp.status_code}: {(resp.text or '')[:120]}")
+            if not self._again(resp, tries, "submit", attempt_id):
+                return
+
+    def _again(self, resp, tries: int, what: str, attempt_id: str) -> bool:
+        """As the exam page does (static/js/exam.js), a request that got no answer at all (status 0: the
+        connection dropped, e.g. a keep-alive connection the server closed as it was reused) is sent again
+        after a pause: a save is idempotent by its seq, a submit by the attempt's status. Only in the rush: a
+        capacity phase counts the failure and goes on. Every retry is logged for the report."""
+        if resp.status_code != 0 or MODE != "rush" or tries + 1 >= TRANSPORT_TRIES:
+            return False
+        ack(k="retry", what=what, attempt=attempt_id, error=str(resp.error)[:120])
+        gevent.sleep(1.0 + tries)
+        return True
 
     # --- modes ---------------------------------------------------------------------------------------
     @task

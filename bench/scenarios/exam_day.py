@@ -371,6 +371,11 @@ def run(ctx):
     notes.append(f"rush: {len(rush_starts)} of {n} examinees started, {len(rush_submits)} submitted "
                  f"({in_last_minute} inside the last 60 s of the window); papers of {items_per_paper} items.")
     notes.append("database check: " + ", ".join(f"{k} {v}" for k, v in check.items() if k != "lost_examples"))
+    retries = [r for r in rush_acks if r["k"] == "retry"]
+    if retries:
+        notes.append(f"rush: {len(retries)} request(s) got no answer at all (status 0, the connection dropped) and "
+                     "were sent again as the exam page does; each still counts as a failure in the table: "
+                     + "; ".join(f"{r['what']} of attempt {r['attempt']}: {r['error']}" for r in retries[:3]))
     if check["lost_examples"]:
         notes.append(f"lost answers, first ones: {check['lost_examples']}")
     for row in rows:
