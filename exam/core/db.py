@@ -106,13 +106,13 @@ def sqlite_group_writer(database: str):
         yield
         return
     fd = _lock_file(database)
-    g.db_sync_later = True
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
+        g.db_sync_later = True
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
         g.db_sync_later = False
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def sync_wal(database: str) -> None:

@@ -281,7 +281,7 @@ _SUBMIT_ITEMS = (
 # against the rows read when grading (SQLite, ``_submit_sqlite``).
 _SUBMIT_CHECK = (
     select(A.c.status, A.c.deadline, E.c.multiple_scoring, E.c.pass_mark, E.c.bands, IT.c.id, IT.c.response_seq)
-    .select_from(A.join(E, E.c.id == A.c.exam_id).join(IT, IT.c.attempt_id == A.c.id))
+    .select_from(A.join(E, E.c.id == A.c.exam_id).outerjoin(IT, IT.c.attempt_id == A.c.id))
     .where(A.c.id == bindparam("attempt_id"))
     .order_by(IT.c.position)
 )
@@ -345,16 +345,17 @@ class _Graded:
     basis: list[tuple]
 
 
-def _read_and_grade(conn, owner: Owner, attempt_id: int, *, lock: bool) -> _Graded | dict | None:
-    """None: no such attempt for this owner; a dict: the answer for an attempt already finished; else the
-    attempt graded (nothing written). With ``lock`` the attempt row is locked first (PostgreSQL)."""
+def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock: bool) -> _Graded | dict | None:
+    """None: no such attempt for this owner; a dict: the answer for an attempt already finished (its state,
+    finishing nothing); else the attempt graded, nothing written. With ``lock`` the attempt row is locked
+    first (PostgreSQL)."""
     query = _owned(_SUBMIT_ATTEMPT, owner)
     row = conn.execute(query.with_for_update(of=A) if lock else query, {"attempt_id": attempt_id}).first()
     if row is None:
         return None
     if row.status != "in_progress":
-        return {"status": row.status, "finished_by": row.finished_by, "score": row.score,
-                "max_score": row.max_score, "passed": row.passed, "band": row.band, "_row": row}
+        return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                                   "passed": row.passed, "band": row.band}, row, now)
     # Read after the lock (or checked under it): every save acknowledged before this point is graded.
     items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
     partial = row.multiple_scoring == "partial"
@@ -364,22 +365,14 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, *, lock: bool) -> _Grad
               if g.awarded is not None]
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
     basis = [(row.status, row.deadline, row.multiple_scoring, row.pass_mark, row.bands, item.id, item.response_seq)
-             for item in items]
+             for item in items or [SimpleNamespace(id=None, response_seq=None)]]  # (the outer join's one row)
     return _Graded(row, awards, result, basis)
-
-
-def _state_body(found: dict, now: datetime) -> dict:
-    row = found.pop("_row")
-    status, finished_by = found.pop("status"), found.pop("finished_by")
-    return _body(status, finished_by, found, row, now)
 
 
 def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     """Read, grade and finish in the caller's transaction (PostgreSQL: the attempt row locked first)."""
-    graded = _read_and_grade(conn, owner, attempt_id, lock=True)
-    if not isinstance(graded, _Graded):
-        return graded if graded is None else _state_body(graded, now)
-    return _write_finish(conn, attempt_id, graded, now)
+    graded = _read_and_grade(conn, owner, attempt_id, now, lock=True)
+    return _write_finish(conn, attempt_id, graded, now) if isinstance(graded, _Graded) else graded
 
 
 def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
@@ -388,10 +381,10 @@ def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     raises a sequence number, so a changed paper is graded again under the lock."""
     _release_session()
     with deferred_reads():
-        graded = _read_and_grade(db.session.connection(), owner, attempt_id, lock=False)
+        graded = _read_and_grade(db.session.connection(), owner, attempt_id, now, lock=False)
         db.session.rollback()
     if not isinstance(graded, _Graded):
-        return graded if graded is None else _state_body(graded, now)
+        return graded  # no such attempt (None), or finished: its state
 
     def run(conn) -> dict | None:
         if [tuple(r) for r in conn.execute(_SUBMIT_CHECK, {"attempt_id": attempt_id})] != graded.basis:

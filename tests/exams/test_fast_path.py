@@ -259,8 +259,8 @@ def test_a_save_stored_between_the_grading_and_the_write_lock_is_graded(app, set
     real = hot._read_and_grade
     calls = []
 
-    def grade_then_a_save_lands(conn, owner, attempt_id_, *, lock):
-        graded = real(conn, owner, attempt_id_, lock=lock)
+    def grade_then_a_save_lands(conn, owner, attempt_id_, now, *, lock):
+        graded = real(conn, owner, attempt_id_, now, lock=lock)
         calls.append(lock)
         if len(calls) == 1:  # the grading outside the lock: another worker stores the right answer now
             with sqlite3.connect(database) as other:
