@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -86,7 +87,7 @@ def _finished_error():
 # or cache-key walk of a Core construct.
 _ITEM_SQL = """
 SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, qv.type, qv.options, a.status, a.deadline,
-       e.grace_seconds
+       a.started_at, e.grace_seconds
 FROM attempt_items ai
 JOIN attempts a ON a.id = ai.attempt_id
 JOIN exams e ON e.id = a.exam_id
@@ -96,7 +97,7 @@ WHERE ai.attempt_id = :attempt_id AND ai.position = :position AND {owner_where}
 """
 _ITEM_COLUMNS = {"id": Integer(), "option_order": JSON(), "response_seq": BigInteger(), "saved_at": DateTime(),
                  "type": String(), "options": JSON(), "status": String(), "deadline": DateTime(),
-                 "grace_seconds": Integer()}
+                 "started_at": DateTime(), "grace_seconds": Integer()}
 _ITEM_BY_TOKEN = text(_ITEM_SQL.format(
     owner_join="JOIN api_tokens t ON t.user_id = a.user_id JOIN users u ON u.id = a.user_id",
     owner_where="t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active",
@@ -107,7 +108,8 @@ _TIMES = (bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime
 _TOUCH = text("UPDATE attempts SET last_saved_at = :now "
               "WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff").bindparams(*_TIMES)
 _STORE_SET = ("UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now, "
-              "flagged = COALESCE(:flagged, flagged) WHERE id = :item_id AND response_seq < :seq")
+              "flagged = COALESCE(:flagged, flagged) WHERE id = :item_id AND attempt_id = :attempt_id "
+              "AND response_seq < :seq")
 _STORE = text(_STORE_SET).bindparams(_TIMES[0], bindparam("response", type_=JSON()),
                                      bindparam("flagged", type_=Boolean()))
 # PostgreSQL: touch the open attempt and store the answer in one statement (autocommit, one round trip).
@@ -122,6 +124,35 @@ WITH touched AS (
 )
 SELECT (SELECT count(*) FROM touched) AS touched, (SELECT count(*) FROM stored) AS stored
 """).bindparams(*_TIMES, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()))
+
+
+# The write of a known item (``_save_known``): the touch checks the owner too and returns the deadline.
+_OWNER_IS = {
+    True: ("user_id = (SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+           "WHERE t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active)"),
+    False: "user_id = :user_id",
+}
+# ``started_at`` with the id names the attempt: a database restored under a running server may give an id again.
+_TOUCH_KNOWN_SQL = ("UPDATE attempts SET last_saved_at = :now WHERE id = :attempt_id AND started_at = :started_at "
+                    "AND status = 'in_progress' AND deadline >= :cutoff AND {owner} RETURNING deadline")
+_STARTED = bindparam("started_at", type_=DateTime())
+_ACTIVE = bindparam("active", True, type_=Boolean())
+_TOUCH_KNOWN = {by_token: text(_TOUCH_KNOWN_SQL.format(owner=owner))
+                .bindparams(*_TIMES, _STARTED, *([_ACTIVE] if by_token else [])).columns(deadline=DateTime())
+                for by_token, owner in _OWNER_IS.items()}
+_SAVE_KNOWN_PG = {by_token: text(f"""
+WITH touched AS (
+    {_TOUCH_KNOWN_SQL.format(owner=owner)}
+), stored AS (
+    {_STORE_SET} AND EXISTS (SELECT 1 FROM touched)
+    RETURNING id
+)
+SELECT (SELECT deadline FROM touched) AS deadline, (SELECT count(*) FROM stored) AS stored
+""").bindparams(*_TIMES, _STARTED, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()),
+                *([_ACTIVE] if by_token else [])).columns(deadline=DateTime(), stored=Integer())
+    for by_token, owner in _OWNER_IS.items()}
+_ITEM_SEQ = text("SELECT response_seq, saved_at FROM attempt_items WHERE id = :item_id").columns(
+    response_seq=BigInteger(), saved_at=DateTime())
 
 
 @dataclass
@@ -216,11 +247,47 @@ def _store(params: dict):
     return run
 
 
+@dataclass(frozen=True)
+class _Item:
+    """What a save needs of an attempt item that never changes once the paper is drawn: its row, the displayed
+    order of its options, its question version's type and options (versions are never edited), and the exam's
+    grace (a published exam's blueprint is frozen, ``operations.apply_exam_data``)."""
+
+    item_id: int
+    started_at: datetime  # with the attempt's id, names the attempt (see _TOUCH_KNOWN_SQL)
+    option_order: Any
+    type: str
+    options: Any
+    grace: timedelta
+
+
+# Per app (one per process), after an item's first save; every later save of it is the write alone, which
+# checks the owner, the status and the deadline itself. Bounded: cleared when full (an exam day holds a few
+# thousand papers of a few dozen items).
+_ITEMS_MAX = 200_000
+
+
+def _known_items() -> dict[tuple[int, int], _Item]:
+    return current_app.extensions.setdefault("exam_day_items", {})
+
+
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
          now: datetime) -> Saved | None:
     """Store one answer unless a newer one is stored; refused (409) once finished or past deadline + grace.
 
     Commits. None when this owner has no such attempt item (the caller answers 401/404 the ordinary way)."""
+    known = _known_items()
+    item = known.get((attempt_id, position))
+    if item is not None:
+        saved = _save_known(owner, attempt_id, position, item, response, seq, flagged=flagged, now=now)
+        if saved is not None:
+            return saved
+        known.pop((attempt_id, position), None)  # refused: the read below says why
+    return _save_read_first(owner, attempt_id, position, response, seq, flagged=flagged, now=now)
+
+
+def _save_read_first(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *,
+                     flagged: bool | None, now: datetime) -> Saved | None:
     sqlite = _is_sqlite()
     statement, params = ((_ITEM_BY_USER, {"user_id": owner.user_id}) if owner.user_id is not None
                          else (_ITEM_BY_TOKEN, {"token_hash": owner.token_hash}))
@@ -231,10 +298,7 @@ def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, 
             row = db.session.connection().execute(statement, params).first()
             db.session.rollback()
     else:
-        # Autocommit: no BEGIN/COMMIT round trips; the write below is one atomic statement. (A session request
-        # has already read its user in a transaction: the save then commits with it.)
-        conn = (db.session.connection() if db.session().in_transaction() else
-                db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}))
+        conn = _pg_connection()
         row = conn.execute(statement, params).first()
     if row is None:
         return None
@@ -243,8 +307,12 @@ def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, 
     grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
     if now > row.deadline + grace:
         raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
-    cleaned = ops.clean_response(SimpleNamespace(option_order=row.option_order),
-                                 SimpleNamespace(type=row.type, options=row.options), response)
+    item = _Item(row.id, row.started_at, row.option_order, row.type, row.options, grace)
+    cleaned = _clean(item, response)
+    known = _known_items()
+    if len(known) >= _ITEMS_MAX:
+        known.clear()
+    known[(attempt_id, position)] = item
     # The deadline is checked again inside the write: extra time only ever moves it later.
     write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
              "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
@@ -259,6 +327,59 @@ def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, 
     if stored != 1:
         return Saved(position, row.response_seq, False, row.saved_at, row.deadline)
     return Saved(position, seq, True, now, row.deadline)
+
+
+def _save_known(owner: Owner, attempt_id: int, position: int, item: _Item, response: Any, seq: int, *,
+                flagged: bool | None, now: datetime) -> Saved | None:
+    """A save of an item saved before by this process: the write alone, with the owner (the token, live and
+    its user active, or the user's id), the open status and the deadline checked inside it. None when it
+    touched nothing: the caller reads first, and that read answers why (401, 404, 409)."""
+    cleaned = _clean(item, response)  # a bad response: 422, nothing written
+    write = {"now": now, "cutoff": now - item.grace, "attempt_id": attempt_id, "started_at": item.started_at,
+             "item_id": item.item_id, "seq": seq, "response": cleaned,
+             "flagged": None if flagged is None else bool(flagged)}
+    if owner.user_id is not None:
+        write["user_id"] = owner.user_id
+    else:
+        write["token_hash"] = owner.token_hash
+    by_token = owner.user_id is None
+    if _is_sqlite():
+        deadline, stored = _group_commit(_Job(_store_known(write, by_token)))
+    else:
+        conn = _pg_connection()
+        result = conn.execute(_SAVE_KNOWN_PG[by_token], write).one()
+        deadline, stored = result.deadline, result.stored
+        db.session.commit()
+    if deadline is None:
+        return None
+    if stored != 1:  # a newer answer is stored (an older request arriving late): say which
+        with deferred_reads():
+            current = db.session.execute(_ITEM_SEQ, {"item_id": item.item_id}).one()
+            db.session.rollback()
+        return Saved(position, current.response_seq, False, current.saved_at, deadline)
+    return Saved(position, seq, True, now, deadline)
+
+
+def _clean(item: _Item, response: Any) -> Any:
+    return ops.clean_response(SimpleNamespace(option_order=item.option_order),
+                              SimpleNamespace(type=item.type, options=item.options), response)
+
+
+def _pg_connection():
+    """Autocommit: no BEGIN/COMMIT round trips; the write is one atomic statement. (A session request has
+    already read its user in a transaction: the save then commits with it.)"""
+    return (db.session.connection() if db.session().in_transaction() else
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}))
+
+
+def _store_known(params: dict, by_token: bool):
+    def run(conn) -> tuple[datetime | None, int]:
+        touched = conn.execute(_TOUCH_KNOWN[by_token], params).first()
+        if touched is None:
+            return None, 0
+        return touched.deadline, conn.execute(_STORE, params).rowcount
+
+    return run
 
 
 # --- submit -----------------------------------------------------------------------------------------------

@@ -276,3 +276,88 @@ def test_a_save_stored_between_the_grading_and_the_write_lock_is_graded(app, set
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id)
         assert attempt.status == "submitted" and attempt.score == points and attempt.version == 2
+
+
+# --- a save of an item saved before: the write alone (exam.exams.hot._save_known) ----------------------------
+
+def _save(client, attempt_id, headers, response, seq, position=1):
+    return client.put(f"/api/v1/attempts/{attempt_id}/items/{position}", json={"response": response, "seq": seq},
+                      headers=headers)
+
+
+def test_a_second_save_of_an_item_is_the_write_alone_and_checks_everything_inside_it(app, setup):
+    from tests.exams.test_api import count_statements
+
+    client, attempt_id, headers, key = _start(app, setup)
+    assert _save(client, attempt_id, headers, key[1], 1).json["saved"]
+    with count_statements(app) as statements:
+        again = _save(client, attempt_id, headers, key[1], 2)
+    assert again.status_code == 200 and again.json["saved"] and again.json["seq"] == 2
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    # SQLite: the touch (owner, status, deadline, returning the deadline) and the answer; PostgreSQL: one statement
+    assert len(statements) == (2 if dialect == "sqlite" else 1), statements
+    assert "api_tokens" in statements[0] and "deadline" in statements[0]
+    assert _stored(app, attempt_id, 1).response_seq == 2
+
+
+@pytest.mark.parametrize("change", ["finished", "past the deadline", "token revoked", "another person",
+                                    "user deactivated", "a stale seq", "a bad response"])
+def test_a_second_save_is_refused_as_the_first_would_be(app, setup, make_user, change):
+    from sqlalchemy import update
+
+    from exam.accounts.models import ApiToken, User
+
+    client, attempt_id, headers, key = _start(app, setup)
+    assert _save(client, attempt_id, headers, key[1], 5).json["saved"]  # the item is now known to the process
+    response, seq, expected = key[1], 6, None
+    with app.app_context():
+        if change == "finished":
+            assert client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers).status_code == 200
+            expected = (409, "attempt_finished")
+        elif change == "past the deadline":
+            db.session.get(Attempt, attempt_id).deadline = utcnow() - timedelta(minutes=5)
+            expected = (409, "deadline_passed")
+        elif change == "token revoked":
+            db.session.execute(update(ApiToken).values(revoked_at=utcnow()))
+            expected = (401, None)
+        elif change == "another person":
+            headers = _bearer(app, make_user("A0009"))
+            expected = (404, "not_found")
+        elif change == "user deactivated":
+            db.session.execute(update(User).where(User.username == "A0001").values(active=False))
+            expected = (401, None)
+        elif change == "a stale seq":
+            seq = 4
+        elif change == "a bad response":
+            response, expected = "Z", (422, "bad_response")
+        db.session.commit()
+    answer = _save(client, attempt_id, headers, response, seq)
+    stored = _stored(app, attempt_id, 1)
+    if expected is None:  # stale: not applied, the stored seq and time said
+        assert answer.status_code == 200 and answer.json["saved"] is False and answer.json["seq"] == 5
+        assert answer.json["saved_at"] is not None
+    else:
+        assert answer.status_code == expected[0], answer.get_data(as_text=True)
+        if expected[1]:
+            assert answer.json["error"]["code"] == expected[1]
+    assert stored.response_seq == 5  # nothing written
+
+
+def test_a_known_item_is_not_written_for_another_attempt_with_the_same_id(app, setup, make_user):
+    """A database restored under a running server may give an attempt id again: the process's knowledge of the
+    old attempt's items must not be used for the new one (its start time names it)."""
+    from sqlalchemy import delete
+
+    client, attempt_id, headers, key = _start(app, setup)
+    assert _save(client, attempt_id, headers, key[1], 1).json["saved"]
+    known = app.extensions["exam_day_items"][(attempt_id, 1)]
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        attempt.started_at = attempt.started_at - timedelta(seconds=1)  # as if another attempt had this id
+        db.session.execute(delete(AttemptItem).where(AttemptItem.attempt_id == attempt_id,
+                                                     AttemptItem.position == 1))
+        db.session.commit()
+    answer = _save(client, attempt_id, headers, key[1], 2)
+    assert answer.status_code == 404  # read again: there is no item 1 now
+    assert app.extensions["exam_day_items"].get((attempt_id, 1)) is not known
