@@ -61,12 +61,16 @@ def attempt_result(attempt: Attempt, now) -> dict:
 
 
 def attempt_body(attempt: Attempt, now) -> dict:
+    items = getattr(attempt, "fresh_items", None)
+    if items is None:
+        items = ops.items_with_versions(attempt)
+    hot.remember_paper(attempt, items)  # the saves that follow need not read the items again
     body = {
         "id": attempt.id, "exam_id": attempt.exam_id, "exam_title": attempt.exam.title, "number": attempt.number,
         "status": attempt.status, "started_at": iso(attempt.started_at), "deadline": iso(attempt.deadline),
         "server_time": iso(now), "remaining_seconds": attempt.remaining_seconds(now),
         "focus_losses": attempt.focus_losses, "focus_loss_limit": attempt.exam.focus_loss_limit,
-        "items": ops.paper_items(attempt, getattr(attempt, "fresh_items", None)),
+        "items": ops.paper_items(attempt, items),
     }
     if attempt.is_finished:
         body.update(attempt_result(attempt, now))

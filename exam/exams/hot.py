@@ -271,6 +271,21 @@ def _known_items() -> dict[tuple[int, int], _Item]:
     return current_app.extensions.setdefault("exam_day_items", {})
 
 
+def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
+    """Know an open attempt's items (with their versions loaded) before their first save: the paper was just
+    drawn or read for the examinee (``exam.api.exams.attempt_body``), so the saves that follow are the write
+    alone."""
+    if attempt.is_finished or any(getattr(item, "id", None) is None for item in items):
+        return  # (a paper just drawn is written in bulk: its rows' ids are known after a read)
+    known = _known_items()
+    if len(known) + len(items) > _ITEMS_MAX:
+        known.clear()
+    grace = attempt.grace(ops.grace_default())
+    for item in items:
+        known[(attempt.id, item.position)] = _Item(item.id, attempt.started_at, item.option_order, item.version.type,
+                                                   item.version.options, grace)
+
+
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
          now: datetime) -> Saved | None:
     """Store one answer unless a newer one is stored; refused (409) once finished or past deadline + grace.

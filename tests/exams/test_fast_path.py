@@ -289,12 +289,14 @@ def test_a_second_save_of_an_item_is_the_write_alone_and_checks_everything_insid
     from tests.exams.test_api import count_statements
 
     client, attempt_id, headers, key = _start(app, setup)
-    assert _save(client, attempt_id, headers, key[1], 1).json["saved"]
+    with count_statements(app) as first:  # the paper just drawn: the item is read with its owner first
+        assert _save(client, attempt_id, headers, key[1], 1).json["saved"]
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    assert len(first) == (3 if dialect == "sqlite" else 2) and "api_tokens" in first[0], first
     with count_statements(app) as statements:
         again = _save(client, attempt_id, headers, key[1], 2)
     assert again.status_code == 200 and again.json["saved"] and again.json["seq"] == 2
-    with app.app_context():
-        dialect = db.engine.dialect.name
     # SQLite: the touch (owner, status, deadline, returning the deadline) and the answer; PostgreSQL: one statement
     assert len(statements) == (2 if dialect == "sqlite" else 1), statements
     assert "api_tokens" in statements[0] and "deadline" in statements[0]
@@ -361,3 +363,17 @@ def test_a_known_item_is_not_written_for_another_attempt_with_the_same_id(app, s
     answer = _save(client, attempt_id, headers, key[1], 2)
     assert answer.status_code == 404  # read again: there is no item 1 now
     assert app.extensions["exam_day_items"].get((attempt_id, 1)) is not known
+
+
+def test_after_the_paper_is_read_even_the_first_save_of_an_item_is_the_write_alone(app, setup):
+    from tests.exams.test_api import count_statements
+
+    client, attempt_id, headers, key = _start(app, setup)
+    assert client.get(f"/api/v1/attempts/{attempt_id}", headers=headers).status_code == 200
+    with count_statements(app) as statements:
+        first = _save(client, attempt_id, headers, key[3], 1, position=3)
+    assert first.status_code == 200 and first.json["saved"]
+    with app.app_context():
+        one_statement = db.engine.dialect.name == "postgresql"
+    assert len(statements) == (1 if one_statement else 2), statements
+    assert _stored(app, attempt_id, 3).response_seq == 1
