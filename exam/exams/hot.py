@@ -346,10 +346,14 @@ def _save_read_first(owner: Owner, attempt_id: int, position: int, response: Any
 
 def _save_known(owner: Owner, attempt_id: int, position: int, item: _Item, response: Any, seq: int, *,
                 flagged: bool | None, now: datetime) -> Saved | None:
-    """A save of an item saved before by this process: the write alone, with the owner (the token, live and
-    its user active, or the user's id), the open status and the deadline checked inside it. None when it
-    touched nothing: the caller reads first, and that read answers why (401, 404, 409)."""
-    cleaned = _clean(item, response)  # a bad response: 422, nothing written
+    """A save of an item this process knows (``remember_paper`` or an earlier save): the write alone, with the
+    owner (the token, live and its user active, or the user's id), the attempt, its open status and the
+    deadline checked inside it. None when the response is refused or the write touched nothing: the caller
+    reads first, and that read answers why (401 and 404 before a word about the response, 409, 422)."""
+    try:
+        cleaned = _clean(item, response)
+    except ops.ExamError:
+        return None  # said only to the owner, after the read checked who asks
     write = {"now": now, "cutoff": now - item.grace, "attempt_id": attempt_id, "started_at": item.started_at,
              "item_id": item.item_id, "seq": seq, "response": cleaned,
              "flagged": None if flagged is None else bool(flagged)}

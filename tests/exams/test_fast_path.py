@@ -304,7 +304,8 @@ def test_a_second_save_of_an_item_is_the_write_alone_and_checks_everything_insid
 
 
 @pytest.mark.parametrize("change", ["finished", "past the deadline", "token revoked", "another person",
-                                    "user deactivated", "a stale seq", "a bad response"])
+                                    "user deactivated", "a stale seq", "a bad response",
+                                    "a bad response from another person"])
 def test_a_second_save_is_refused_as_the_first_would_be(app, setup, make_user, change):
     from sqlalchemy import update
 
@@ -333,6 +334,8 @@ def test_a_second_save_is_refused_as_the_first_would_be(app, setup, make_user, c
             seq = 4
         elif change == "a bad response":
             response, expected = "Z", (422, "bad_response")
+        elif change == "a bad response from another person":  # 404: nothing said about the item
+            headers, response, expected = _bearer(app, make_user("A0009")), "Z", (404, "not_found")
         db.session.commit()
     answer = _save(client, attempt_id, headers, response, seq)
     stored = _stored(app, attempt_id, 1)
