@@ -7,8 +7,9 @@ POST /api/v1/exams/{id}/attempts, GET /api/v1/attempts/{id}, PUT /api/v1/attempt
 Phases, on one fresh database with the run's examinees (bench.context.seed_people, a token each):
 
 1. capacity (closed loop, no think time, like R0): ``start`` every examinee on exam A, ``autosave`` one attempt
-   per client again and again, ``submit`` two thirds of the attempts (the last third is submitted while py-spy
-   profiles the server). Throughput as ratios to R0; goals autosave >= 0.5 x R0 and submit >= 0.3 x R0.
+   per client again and again, ``submit`` every attempt; py-spy profiles the server during a second autosave
+   run on other attempts and while every examinee submits an attempt on exam A2 (the same blueprint, attempts
+   copied in bulk). Throughput as ratios to R0; goals autosave >= 0.5 x R0 and submit >= 0.3 x R0.
 2. rush: exam B, window closing ``RUSH_SECONDS`` after the run starts; every examinee starts (arriving over the
    first ``RAMP_SECONDS``), answers with think time, changes a quarter of the answers, and submits at a moment
    drawn inside the last 60 seconds of the window.
@@ -229,10 +230,11 @@ def _write_assignments(path: Path, acks: list[dict]) -> int:
     return len(starts)
 
 
-def clone_attempts(app, usernames: list[str], started: dict[int, str]) -> dict[int, str]:
+def clone_attempts(app, usernames: list[str], started: dict[int, str], exam_id: int | None = None) -> dict[int, str]:
     """Attempts for the examinees the start phase did not reach, copied in bulk from one it started (the same
     paper, the same deadline): the autosave and submit capacity phases then have an attempt per examinee
-    however slow the start was. Returns token index -> attempt id for the new ones."""
+    however slow the start was. With ``exam_id`` (another exam of the same blueprint), an attempt on that exam
+    for every examinee, copied the same way. Returns token index -> attempt id for the new ones."""
     from sqlalchemy import func, insert, select, text
 
     from exam.accounts.models import User
@@ -240,7 +242,7 @@ def clone_attempts(app, usernames: list[str], started: dict[int, str]) -> dict[i
     from exam.extensions import db
 
     a_table, i_table = Attempt.__table__, AttemptItem.__table__
-    todo = [i for i in range(len(usernames)) if i not in started]
+    todo = [i for i in range(len(usernames)) if exam_id is not None or i not in started]
     if not started or not todo:
         return {}
     template = int(next(iter(started.values())))
@@ -252,7 +254,8 @@ def clone_attempts(app, usernames: list[str], started: dict[int, str]) -> dict[i
         items = [dict(r) for r in conn.execute(select(i_table).where(i_table.c.attempt_id == template)).mappings()]
         next_id = conn.execute(select(func.max(a_table.c.id))).scalar() + 1
         made = {index: next_id + k for k, index in enumerate(todo)}
-        conn.execute(insert(a_table), [dict(attempt, id=made[i], user_id=ids[usernames[i]]) for i in todo])
+        exam = {"exam_id": exam_id} if exam_id is not None else {}
+        conn.execute(insert(a_table), [dict(attempt, id=made[i], user_id=ids[usernames[i]], **exam) for i in todo])
         conn.execute(insert(i_table), [{**{k: v for k, v in item.items() if k != "id"}, "attempt_id": aid}
                                        for aid in made.values() for item in items])
         if conn.dialect.name == "postgresql":
@@ -303,13 +306,17 @@ def run(ctx):
     save_run, save_acks = _phase(ctx, "autosave", "autosave", exam_a, run_time=ctx.seconds(10, 8),
                                  max_requests=200_000, users=min(HTTP_USERS, started),
                                  extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
-    measured = (2 * started) // 3
-    first, rest = ctx.work_dir / "attempts-measured.txt", ctx.work_dir / "attempts-profiled.txt"
-    lines = assigned.read_text().splitlines(keepends=True)
-    first.write_text("".join(lines[:measured]))
-    rest.write_text("".join(lines[measured:]))
-    submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=10,
-                                     max_requests=measured, users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(first)})
+    # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run on
+    # the same attempts (still open: a profile of refused saves would show the error path), then submit while
+    # every examinee submits an attempt on a second exam of the same blueprint (copied like the ones above).
+    seconds = 3
+    others = ctx.work_dir / "attempts-autosave-profile.txt"  # not the ones the capacity phase saved: fresh seqs
+    others.write_text("".join(assigned.read_text().splitlines(keepends=True)[-HTTP_USERS:]))
+    profiles: list[str] = ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
+        ctx, "autosave-profile", "autosave", exam_a, run_time=seconds + 4, max_requests=100_000,
+        users=min(HTTP_USERS, started), extra={"BENCH_ATTEMPTS_FILE": str(others)}))]
+    submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=10, max_requests=started,
+                                     users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
     rows = [
         ctx.row(start_run, "POST /exams/[id]/attempts", label="capacity: start (POST /exams/[id]/attempts)"),
         ctx.row(save_run, "PUT /attempts/[id]/items/[pos]", label="capacity: autosave (PUT .../items/[pos])"),
@@ -320,24 +327,19 @@ def run(ctx):
     autosave_row["goal_met"] = (autosave_row.get("ratio_to_r0") or 0) >= AUTOSAVE_GOAL
     submit_row["goal"] = f"≥ {SUBMIT_GOAL} × R0"
     submit_row["goal_met"] = (submit_row.get("ratio_to_r0") or 0) >= SUBMIT_GOAL
-    profiles: list[str] = []
-    # Profiles always (they are cheap, and show what limits the figures): autosave in a short separate run on
-    # the last third of the attempts (still open: a profile of refused saves would show the error path), then
-    # submit while that last third is submitted.
-    seconds = 3
-    profiles += ["autosave:", *ctx.profile(seconds, during=lambda: _phase(
-        ctx, "autosave-profile", "autosave", exam_a, run_time=seconds + 4, max_requests=100_000,
-        users=min(HTTP_USERS, started - measured), extra={"BENCH_ATTEMPTS_FILE": str(rest)}))]
+    exam_a2 = create_exam(ctx.app, "基准测试:容量(剖析)", closes_in_seconds=3600, time_limit_minutes=60)
+    profiled = ctx.work_dir / "attempts-profiled.txt"
+    template = {int(r["token"]): r["attempt"] for r in start_acks if r["k"] == "start"}
+    profiled.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
+                                                                           exam_id=exam_a2).items()))
     profile_acks: list[dict] = []
-    if measured < started:
-        seconds = 3
 
-        def _submit_rest():
-            _, acks = _phase(ctx, "submit-profile", "submit", exam_a, run_time=seconds + 4, max_requests=started,
-                             users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(rest)})
-            profile_acks.extend(acks)
+    def _submit_rest():
+        _, acks = _phase(ctx, "submit-profile", "submit", exam_a2, run_time=8, max_requests=n,
+                         users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(profiled)})
+        profile_acks.extend(acks)
 
-        profiles += ["submit:", *ctx.profile(seconds, during=_submit_rest)]
+    profiles += ["submit:", *ctx.profile(1, during=_submit_rest, delay=0.5)]
 
     # 2. the rush ------------------------------------------------------------------------------------------
     exam_b = create_exam(ctx.app, "基准测试:考试日", closes_in_seconds=rush_seconds,
@@ -360,7 +362,7 @@ def run(ctx):
     # 3. the database check --------------------------------------------------------------------------------
     all_acks = start_acks + save_acks + submit_acks + profile_acks + rush_acks
     expect_finished = {str(r["attempt"]) for r in submit_acks + profile_acks + rush_acks if r["k"] == "submit"}
-    check = check_database(ctx.app, [exam_a, exam_b], all_acks, expect_finished)
+    check = check_database(ctx.app, [exam_a, exam_a2, exam_b], all_acks, expect_finished)
     rush_starts = {str(r["attempt"]) for r in rush_acks if r["k"] == "start"}
     rush_submits = {str(r["attempt"]) for r in rush_acks if r["k"] == "submit"}
     server_errors = sum(r.get("server_errors") or 0 for r in rows)
