@@ -43,8 +43,12 @@ class ExamDayFastPath:
     """WSGI middleware: the successful bearer-token autosave and submit, the rest passed to ``wsgi_app``."""
 
     def __init__(self, app, wsgi_app):
-        from exam.api.exams import MAX_ATTEMPT_BODY
+        from exam.api.exams import MAX_ATTEMPT_BODY, save_answer
+        from exam.exams import hot
         from exam.exams.schemas import SaveSchema
+        from exam.extensions import db
+
+        self.hot, self.save_answer, self.db = hot, save_answer, db  # imported once, not on every request
 
         self.app = app
         self.wsgi_app = wsgi_app
@@ -81,10 +85,7 @@ class ExamDayFastPath:
         data = self._json_body(environ, required=method == "PUT")
         if data is None:
             return None
-        from exam.api.exams import save_answer
-        from exam.exams import hot
-        from exam.extensions import db
-
+        hot, db = self.hot, self.db
         with self.app.app_context():
             try:
                 owner = hot.Owner.from_token(token)
@@ -96,7 +97,7 @@ class ExamDayFastPath:
                         return None
                     result = hot.save(owner, ids[0], ids[1], loaded["response"], loaded["seq"],
                                       flagged=loaded.get("flagged"), now=now)
-                    return None if result is None else save_answer(result, now)
+                    return None if result is None else self.save_answer(result, now)
                 return hot.submit(owner, ids[0], now)
             except Exception:  # nothing was stored (see the module's note): the Flask app answers
                 db.session.rollback()

@@ -271,19 +271,23 @@ def _known_items() -> dict[tuple[int, int], _Item]:
     return current_app.extensions.setdefault("exam_day_items", {})
 
 
+def _remember(attempt_id: int, items: dict[int, _Item]) -> None:
+    """Keep these items of the attempt (position -> item), clearing what is known first when it would be full."""
+    known = _known_items()
+    if len(known) + len(items) > _ITEMS_MAX:
+        known.clear()
+    known.update(((attempt_id, position), item) for position, item in items.items())
+
+
 def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
     """Know an open attempt's items (with their versions loaded) before their first save: the paper was just
     drawn or read for the examinee (``exam.api.exams.attempt_body``), so the saves that follow are the write
     alone."""
     if attempt.is_finished or any(getattr(item, "id", None) is None for item in items):
         return  # (a paper just drawn is written in bulk: its rows' ids are known after a read)
-    known = _known_items()
-    if len(known) + len(items) > _ITEMS_MAX:
-        known.clear()
     grace = attempt.grace(ops.grace_default())
-    for item in items:
-        known[(attempt.id, item.position)] = _Item(item.id, attempt.started_at, item.option_order, item.version.type,
-                                                   item.version.options, grace)
+    _remember(attempt.id, {item.position: _Item(item.id, attempt.started_at, item.option_order, item.version.type,
+                                                item.version.options, grace) for item in items})
 
 
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
@@ -324,10 +328,7 @@ def _save_read_first(owner: Owner, attempt_id: int, position: int, response: Any
         raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
     item = _Item(row.id, row.started_at, row.option_order, row.type, row.options, grace)
     cleaned = _clean(item, response)
-    known = _known_items()
-    if len(known) >= _ITEMS_MAX:
-        known.clear()
-    known[(attempt_id, position)] = item
+    _remember(attempt_id, {position: item})
     # The deadline is checked again inside the write: extra time only ever moves it later.
     write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
              "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
