@@ -36,13 +36,16 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         # FULL (the commit waits for the WAL's fsync) except in a group commit, which syncs the WAL itself
-        # after the commit, outside the write lock (see ``sqlite_group_writer``).
-        info = connection.connection.info
-        wanted = "NORMAL" if has_app_context() and g.get("db_sync_later") else "FULL"
-        if info.get("synchronous", "FULL") != wanted:
-            connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
-            info["synchronous"] = wanted
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+        # after the commit, outside the write lock (see ``sqlite_group_writer``); a read begun by
+        # ``deferred_reads`` commits nothing, so it leaves the setting as it is.
+        may_write = _may_write()
+        if not (has_app_context() and g.get("db_deferred")):
+            info = connection.connection.info
+            wanted = "NORMAL" if has_app_context() and g.get("db_sync_later") else "FULL"
+            if info.get("synchronous", "FULL") != wanted:
+                connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
+                info["synchronous"] = wanted
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
 
 
 def _may_write() -> bool:

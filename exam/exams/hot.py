@@ -27,6 +27,8 @@ Finishing calls ``operations.attempt_finished``, the one place every finished at
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, bindparam, select, text, update
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from exam.accounts.models import ApiToken, User
@@ -45,11 +47,7 @@ from exam.core.errors import Conflict
 from exam.exams import operations as ops
 from exam.exams.models import Attempt, AttemptItem, Exam
 from exam.extensions import db
-from question_bank.models import QuestionVersion
 from question_bank.types import QUESTION_TYPES
-
-A, IT, V, E = Attempt.__table__, AttemptItem.__table__, QuestionVersion.__table__, Exam.__table__
-T, U = ApiToken.__table__, User.__table__
 
 _sqlite_writes = threading.Lock()
 
@@ -66,13 +64,6 @@ class Owner:
         return cls(token_hash=ApiToken.digest(token))
 
 
-def _owned(stmt, owner: Owner):
-    if owner.user_id is not None:
-        return stmt.where(A.c.user_id == owner.user_id)
-    return (stmt.join(T, T.c.user_id == A.c.user_id).join(U, U.c.id == A.c.user_id)
-            .where(T.c.token_hash == owner.token_hash, T.c.revoked_at.is_(None), U.c.active.is_(True)))
-
-
 def _is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
@@ -85,6 +76,13 @@ def _finished_error():
 
 # Statements as text with typed parameters and result columns: built once, no per-request statement building
 # or cache-key walk of a Core construct.
+# Who (by_token: True / False) as a join and a condition on the attempt ``a``.
+_OWNER_JOIN = {
+    True: ("JOIN api_tokens t ON t.user_id = a.user_id JOIN users u ON u.id = a.user_id",
+           "t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active"),
+    False: ("", "a.user_id = :user_id"),
+}
+_ACTIVE = bindparam("active", True, type_=Boolean())
 _ITEM_SQL = """
 SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, qv.type, qv.options, a.status, a.deadline,
        a.started_at, e.grace_seconds
@@ -98,11 +96,10 @@ WHERE ai.attempt_id = :attempt_id AND ai.position = :position AND {owner_where}
 _ITEM_COLUMNS = {"id": Integer(), "option_order": JSON(), "response_seq": BigInteger(), "saved_at": DateTime(),
                  "type": String(), "options": JSON(), "status": String(), "deadline": DateTime(),
                  "started_at": DateTime(), "grace_seconds": Integer()}
-_ITEM_BY_TOKEN = text(_ITEM_SQL.format(
-    owner_join="JOIN api_tokens t ON t.user_id = a.user_id JOIN users u ON u.id = a.user_id",
-    owner_where="t.token_hash = :token_hash AND t.revoked_at IS NULL AND u.active = :active",
-)).bindparams(bindparam("active", True, type_=Boolean())).columns(**_ITEM_COLUMNS)
-_ITEM_BY_USER = text(_ITEM_SQL.format(owner_join="", owner_where="a.user_id = :user_id")).columns(**_ITEM_COLUMNS)
+_ITEM_BY_TOKEN = text(_ITEM_SQL.format(owner_join=_OWNER_JOIN[True][0], owner_where=_OWNER_JOIN[True][1])
+                      ).bindparams(_ACTIVE).columns(**_ITEM_COLUMNS)
+_ITEM_BY_USER = text(_ITEM_SQL.format(owner_join=_OWNER_JOIN[False][0], owner_where=_OWNER_JOIN[False][1])
+                     ).columns(**_ITEM_COLUMNS)
 
 _TIMES = (bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()))
 _TOUCH = text("UPDATE attempts SET last_saved_at = :now "
@@ -136,7 +133,6 @@ _OWNER_IS = {
 _TOUCH_KNOWN_SQL = ("UPDATE attempts SET last_saved_at = :now WHERE id = :attempt_id AND started_at = :started_at "
                     "AND status = 'in_progress' AND deadline >= :cutoff AND {owner} RETURNING deadline")
 _STARTED = bindparam("started_at", type_=DateTime())
-_ACTIVE = bindparam("active", True, type_=Boolean())
 _TOUCH_KNOWN = {by_token: text(_TOUCH_KNOWN_SQL.format(owner=owner))
                 .bindparams(*_TIMES, _STARTED, *([_ACTIVE] if by_token else [])).columns(deadline=DateTime())
                 for by_token, owner in _OWNER_IS.items()}
@@ -288,6 +284,9 @@ def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
     grace = attempt.grace(ops.grace_default())
     _remember(attempt.id, {item.position: _Item(item.id, attempt.started_at, item.option_order, item.version.type,
                                                 item.version.options, grace) for item in items})
+    # and their versions' grading facts, for the submit (``_grading_versions``)
+    _keep_versions({(item.version.id, _stored_form(item.version.created_at)):
+                    _Version(item.version.type, item.version.options, item.version.answer) for item in items})
 
 
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
@@ -404,34 +403,127 @@ def _store_known(params: dict, by_token: bool):
 
 # --- submit -----------------------------------------------------------------------------------------------
 
-_SUBMIT_ATTEMPT = (
-    select(A.c.id, A.c.status, A.c.deadline, A.c.finished_by, A.c.score, A.c.max_score, A.c.passed, A.c.band,
-           E.c.multiple_scoring, E.c.pass_mark, E.c.bands, E.c.show_results, E.c.closes_at,
-           E.c.status.label("exam_status"))
-    .select_from(A.join(E, E.c.id == A.c.exam_id))
-    .where(A.c.id == bindparam("attempt_id"))
-)
-_SUBMIT_ITEMS = (
-    select(IT.c.id, IT.c.response, IT.c.response_seq, IT.c.points, IT.c.awarded, V.c.type, V.c.options,
-           V.c.answer)
-    .select_from(IT.join(V, V.c.id == IT.c.question_version_id))
-    .where(IT.c.attempt_id == bindparam("attempt_id"))
-    .order_by(IT.c.position)
-)
-# What a grade depends on besides the question versions (which never change): checked under the write lock
-# against the rows read when grading (SQLite, ``_submit_sqlite``).
-_SUBMIT_CHECK = (
-    select(A.c.status, A.c.deadline, E.c.multiple_scoring, E.c.pass_mark, E.c.bands, IT.c.id, IT.c.response_seq)
-    .select_from(A.join(E, E.c.id == A.c.exam_id).outerjoin(IT, IT.c.attempt_id == A.c.id))
-    .where(A.c.id == bindparam("attempt_id"))
-    .order_by(IT.c.position)
-)
-_AWARD = update(IT).where(IT.c.id == bindparam("item_id")).values(awarded=bindparam("awarded"))
+# Statements as text with typed result columns, one per kind of owner: built once, no per-request statement
+# building or cache-key walk.
+_PAPER_SQL = """
+SELECT a.id, a.status, a.deadline, a.finished_by, a.score, a.max_score, a.passed, a.band, e.multiple_scoring,
+       e.pass_mark, e.bands, e.bands AS bands_stored, e.show_results, e.closes_at, e.status AS exam_status{items}
+FROM attempts a
+JOIN exams e ON e.id = a.exam_id
+{owner_join}{items_join}
+WHERE a.id = :attempt_id AND {owner_where}{order}
+"""
+_PAPER_TYPES = {"id": Integer(), "status": String(), "deadline": DateTime(), "finished_by": String(),
+                "score": Float(), "max_score": Float(), "passed": Boolean(), "band": String(),
+                "multiple_scoring": String(), "pass_mark": Float(), "bands": JSON(), "show_results": String(),
+                "closes_at": DateTime(), "exam_status": String()}
+# The answers; the question versions' grading facts come from ``_grading_versions`` (by id and creation time,
+# as stored: ``version_created`` is not converted).
+_ITEMS_SQL = ("ai.id AS item_id, ai.response, ai.response_seq, ai.points, ai.question_version_id AS version_id, "
+              "qv.created_at AS version_created")
+_ITEM_TYPES = {"item_id": Integer(), "response": JSON(), "response_seq": BigInteger(), "points": Float(),
+               "version_id": Integer()}
+# PostgreSQL: the attempt row locked, then (a new statement, so a new snapshot: every save committed before the
+# lock was taken is seen) its items.
+_SUBMIT_ATTEMPT = {
+    by_token: text(_PAPER_SQL.format(owner_join=join, owner_where=where, items="", items_join="",
+                                     order=" FOR UPDATE OF a"))
+    .bindparams(*([_ACTIVE] if by_token else [])).columns(**_PAPER_TYPES)
+    for by_token, (join, where) in _OWNER_JOIN.items()
+}
+_SUBMIT_ITEMS = text(f"""
+SELECT {_ITEMS_SQL}
+FROM attempt_items ai
+JOIN question_versions qv ON qv.id = ai.question_version_id
+WHERE ai.attempt_id = :attempt_id
+ORDER BY ai.position
+""").columns(**_ITEM_TYPES)
+# (the exam's bands, repeated on every item's row, decoded once: ``_read_and_grade``)
+_SQLITE_PAPER_TYPES = {name: type_ for name, type_ in _PAPER_TYPES.items() if name != "bands"}
+# SQLite: the attempt and its items in one read (no row locks: outside the write lock the grade is checked under
+# it, ``_FINISH_CHECKED``; under it nothing else writes).
+_SUBMIT_PAPER = {
+    by_token: text(_PAPER_SQL.format(
+        owner_join=join, owner_where=where, items=",\n       " + _ITEMS_SQL,
+        items_join=("\nLEFT JOIN attempt_items ai ON ai.attempt_id = a.id"
+                    "\nLEFT JOIN question_versions qv ON qv.id = ai.question_version_id"),
+        order="\nORDER BY ai.position"))
+    .bindparams(*([_ACTIVE] if by_token else [])).columns(**_SQLITE_PAPER_TYPES, **_ITEM_TYPES)
+    for by_token, (join, where) in _OWNER_JOIN.items()
+}
+_VERSIONS = text("SELECT id, created_at, type, options, answer FROM question_versions WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True)).columns(id=Integer(), type=String(), options=JSON(), answer=JSON())
+_CHECKED_ITEMS_MAX = 1000  # the sum of as many sequence numbers (each at most 2**53) stays within 64 bits
+_AWARD = "UPDATE attempt_items SET awarded = ? WHERE id = ?"  # SQLite, executemany of plain tuples
+
+
+@dataclass(frozen=True)
+class _Version:
+    """What grading needs of a question version: never edited once written (an edit adds a version)."""
+
+    type: str
+    options: Any
+    answer: Any
+
+
+# Per app (one per process), by (id, created_at): an id alone could name another version after the database was
+# replaced under a running server. Bounded like the known items (an exam day uses a few hundred versions).
+_VERSIONS_MAX = 50_000
+
+
+def _known_versions() -> dict:
+    return current_app.extensions.setdefault("exam_day_versions", {})
+
+
+def _keep_versions(versions: dict) -> None:
+    known = _known_versions()
+    if len(known) + len(versions) > _VERSIONS_MAX:
+        known.clear()
+    known.update(versions)
+
+
+def _stored_form(value: datetime) -> Any:
+    """A datetime as the database hands it back unconverted (``_SUBMIT_ITEMS``'s ``version_created``): the
+    dialect's own conversion of a value written through it (SQLite: text; PostgreSQL: the datetime)."""
+    dialect = db.engine.dialect
+    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process is not None else value
+
+
+def _grading_versions(conn, items) -> dict:
+    """(version id, created_at) -> _Version for the items, reading only the versions this process has not seen."""
+    known = _known_versions()
+    keys = {(item.version_id, item.version_created) for item in items}
+    found = {key: known[key] for key in keys if key in known}
+    if len(found) < len(keys):
+        for row in conn.execute(_VERSIONS, {"ids": sorted({key[0] for key in keys - found.keys()})}):
+            found[(row.id, row.created_at)] = _Version(row.type, row.options, row.answer)
+        _keep_versions(found)
+    return found
+
+
 _FINISH_SET = ("UPDATE attempts SET status = :status, finished_at = :finished_at, finished_by = :finished_by, "
                "version = version + 1, score = :score, max_score = :max_score, passed = :passed, band = :band "
                "WHERE id = :attempt_id AND status = 'in_progress'")
 _FINISH = text(_FINISH_SET).bindparams(bindparam("finished_at", type_=DateTime()))
-_FINISH_PG = text(f"""
+# SQLite, a paper graded outside the write lock: finished only if what the grade depends on is as it was read
+# (the question versions never change). Every stored answer raises its item's sequence number (a save is stored
+# only with a higher one), so the sum of the paper's numbers changes with any answer.
+_FINISH_CHECKED = text(_FINISH_SET + """
+AND deadline = :deadline
+AND EXISTS (SELECT 1 FROM exams e WHERE e.id = attempts.exam_id AND e.multiple_scoring = :multiple_scoring
+            AND e.pass_mark = :pass_mark AND e.bands = :bands_stored)
+AND (SELECT count(*) = :n AND coalesce(sum(response_seq), 0) = :seqs AND coalesce(sum(id), 0) = :ids
+     FROM attempt_items WHERE attempt_id = :attempt_id)""").bindparams(
+    bindparam("finished_at", type_=DateTime()), bindparam("deadline", type_=DateTime()))
+@functools.cache
+def _finish_pg():
+    """PostgreSQL: the awards, the finish and the reports' lookup of the finished attempt (``item_stats``, read in
+    the same snapshot: the finish changes nothing it reads) in one statement. Built on first use (reports build
+    on exams: their module is imported when needed)."""
+    from exam.reports import item_stats
+
+    return text(f"""
 WITH awards AS (
     UPDATE attempt_items SET awarded = v.awarded
     FROM (SELECT unnest(:item_ids) AS id, unnest(:awards) AS awarded) AS v
@@ -441,9 +533,12 @@ WITH awards AS (
     {_FINISH_SET}
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded
+SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded, lookup.*
+FROM (SELECT 1) AS one
+LEFT JOIN ({item_stats.LOOKUP_ONE_SQL}) AS lookup ON true
 """).bindparams(bindparam("finished_at", type_=DateTime()), bindparam("item_ids", type_=ARRAY(Integer())),
-                bindparam("awards", type_=ARRAY(Float())))
+                bindparam("awards", type_=ARRAY(Float()))).columns(won=Integer(), awarded=Integer(),
+                                                                   **item_stats.LOOKUP_TYPES)
 
 
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
@@ -478,35 +573,52 @@ def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
 
 @dataclass
 class _Graded:
-    """An open attempt read and graded, with what the grading depended on (``_SUBMIT_CHECK``'s rows)."""
+    """An open attempt read and graded, nothing written, with what the grade depends on besides the question
+    versions (``basis``, the parameters of ``_FINISH_CHECKED``; None on PostgreSQL, or too many items to check
+    by a sum)."""
 
     row: Any
-    awards: list[dict]
+    awards: list[tuple[float, int]]  # (awarded, item id) of the items graded automatically
     result: dict
-    basis: list[tuple]
+    basis: dict | None
 
 
 def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock: bool) -> _Graded | dict | None:
     """None: no such attempt for this owner; a dict: the answer for an attempt already finished (its state,
-    finishing nothing); else the attempt graded, nothing written. With ``lock`` the attempt row is locked
-    first (PostgreSQL)."""
-    query = _owned(_SUBMIT_ATTEMPT, owner)
-    row = conn.execute(query.with_for_update(of=A) if lock else query, {"attempt_id": attempt_id}).first()
+    finishing nothing); else the attempt graded, nothing written. ``lock``: in the transaction that will
+    finish it (PostgreSQL: the attempt row is locked first; SQLite: under the write lock)."""
+    by_token = owner.user_id is None
+    params = {"attempt_id": attempt_id}
+    params.update({"token_hash": owner.token_hash} if by_token else {"user_id": owner.user_id})
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        rows = conn.execute(_SUBMIT_PAPER[by_token], params).all()
+        row = rows[0] if rows else None
+    else:
+        row = conn.execute(_SUBMIT_ATTEMPT[by_token], params).first()
     if row is None:
         return None
     if row.status != "in_progress":
         return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
                                                    "passed": row.passed, "band": row.band}, row, now)
     # Read after the lock (or checked under it): every save acknowledged before this point is graded.
-    items = conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all()
+    items = ([r for r in rows if r.item_id is not None] if sqlite
+             else conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all())
+    versions = _grading_versions(conn, items)
     partial = row.multiple_scoring == "partial"
-    graded = [SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[item.type].grade(
-        item.options, item.answer, item.response, item.points, partial)) for item in items]
-    awards = [{"item_id": item.id, "awarded": g.awarded} for item, g in zip(items, graded, strict=True)
-              if g.awarded is not None]
-    result = ops._result(Exam(pass_mark=row.pass_mark, bands=row.bands), graded)  # transient: the bands' rules
-    basis = [(row.status, row.deadline, row.multiple_scoring, row.pass_mark, row.bands, item.id, item.response_seq)
-             for item in items or [SimpleNamespace(id=None, response_seq=None)]]  # (the outer join's one row)
+    graded = []
+    for item in items:
+        version = versions[item.version_id, item.version_created]
+        graded.append(SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[version.type].grade(
+            version.options, version.answer, item.response, item.points, partial)))
+    awards = [(g.awarded, item.item_id) for item, g in zip(items, graded, strict=True) if g.awarded is not None]
+    bands = json.loads(row.bands_stored) if sqlite and row.bands_stored is not None else row.bands
+    result = ops._result(Exam(pass_mark=row.pass_mark, bands=bands), graded)  # transient: the bands' rules
+    basis = None
+    if sqlite and not lock and len(items) <= _CHECKED_ITEMS_MAX:
+        basis = {"deadline": row.deadline, "multiple_scoring": row.multiple_scoring, "pass_mark": row.pass_mark,
+                 "bands_stored": row.bands_stored, "n": len(items),
+                 "seqs": sum(item.response_seq for item in items), "ids": sum(item.item_id for item in items)}
     return _Graded(row, awards, result, basis)
 
 
@@ -517,9 +629,9 @@ def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:
 
 
 def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
-    """Grade outside the write lock; in the group commit, write the grades only when the attempt, its exam's
-    scoring and every answer's sequence number are as graded (``_SUBMIT_CHECK``): any save stored since
-    raises a sequence number, so a changed paper is graded again under the lock."""
+    """Grade outside the write lock; in the group commit, finish with these grades only when the attempt, its
+    exam's scoring and every answer's sequence number are as graded (``_FINISH_CHECKED``), else grade again
+    under the lock: any save stored since raises a sequence number."""
     _release_session()
     with deferred_reads():
         graded = _read_and_grade(db.session.connection(), owner, attempt_id, now, lock=False)
@@ -528,31 +640,41 @@ def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
         return graded  # no such attempt (None), or finished: its state
 
     def run(conn) -> dict | None:
-        if [tuple(r) for r in conn.execute(_SUBMIT_CHECK, {"attempt_id": attempt_id})] != graded.basis:
-            return _finish(conn, owner, attempt_id, now)  # changed since it was graded: again, under the lock
-        return _write_finish(conn, attempt_id, graded, now)
+        if graded.basis is not None:
+            body = _write_finish(conn, attempt_id, graded, now, checked=True)
+            if body is not None:
+                return body
+        return _finish(conn, owner, attempt_id, now)  # changed since it was graded: again, under the lock
 
     return _group_commit(_Job(run, savepoint=True))
 
 
-def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime) -> dict:
+def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, checked: bool = False) -> dict | None:
+    """Finish the attempt with its grades; ``checked`` (SQLite, graded outside the lock): only if nothing the grade
+    depends on has changed since, else None and nothing written."""
     row, awards, result = graded.row, graded.awards, graded.result
     past_deadline = now > row.deadline
     status = "expired" if past_deadline else "submitted"
     finished_by = "deadline" if past_deadline else "examinee"
     finish = {"attempt_id": attempt_id, "status": status, "finished_at": now, "finished_by": finished_by, **result}
+    looked_up = None  # the reports' lookup, when the finish read it
     if conn.dialect.name == "postgresql":
         # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
-        won = conn.execute(_FINISH_PG, dict(finish, item_ids=[a["item_id"] for a in awards],
-                                            awards=[a["awarded"] for a in awards])).scalar()
+        finished = conn.execute(_finish_pg(), dict(finish, item_ids=[item_id for _, item_id in awards],
+                                                 awards=[awarded for awarded, _ in awards])).one()
+        won = finished.won
+        looked_up = [tuple(finished)[2:]] if finished.exam_id is not None else []
     else:
-        if awards:
-            conn.execute(_AWARD, awards)
-        won = conn.execute(_FINISH, finish).rowcount
+        won = conn.execute(_FINISH_CHECKED if checked else _FINISH,
+                           {**finish, **graded.basis} if checked else finish).rowcount
+        if won != 1 and checked:
+            return None
+        if won == 1 and awards:
+            conn.exec_driver_sql(_AWARD, awards)
     if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
         raise _Lost()
     # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
-    ops.attempt_finished(attempt_id)
+    ops.attempt_finished(attempt_id, looked_up)
     return _body(status, finished_by, result, row, now)
 
 

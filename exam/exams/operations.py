@@ -584,19 +584,20 @@ def finish_attempt(attempt: Attempt, *, by: str = "examinee", now: datetime | No
     return True
 
 
-def attempt_finished(attempt_id: int) -> None:
+def attempt_finished(attempt_id: int, looked_up: list[tuple] | None = None) -> None:
     """Every attempt passes here once, in the transaction that finished and graded it, whichever path finished
     it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam day's
-    submit in ``exam.exams.hot.submit``. What follows a finish is called here: the reports' kept aggregates."""
-    _results_changed([attempt_id])
+    submit in ``exam.exams.hot.submit``. What follows a finish is called here: the reports' kept aggregates
+    (``looked_up``: their lookup of this attempt, when the caller read it with the finish)."""
+    _results_changed([attempt_id], looked_up)
 
 
-def _results_changed(attempt_ids: list[int]) -> None:
+def _results_changed(attempt_ids: list[int], looked_up: list[tuple] | None = None) -> None:
     """The stored results of these attempts changed (finished, graded by hand, regraded): the reports' kept
     aggregates follow in the same transaction (``exam.reports.item_stats``)."""
     from exam.reports.item_stats import attempt_changed  # reports build on exams: imported when first needed
 
-    attempt_changed(db.session, attempt_ids)
+    attempt_changed(db.session, attempt_ids, looked_up)
 
 
 def _result(exam: Exam, items: list[AttemptItem]) -> dict:
