@@ -10,9 +10,11 @@ enforced inside the statements themselves:
   answer written only when that touch happened and the stored ``response_seq`` is lower. On PostgreSQL both
   updates are one statement (a data-modifying CTE) run in autocommit: two round trips per save, no BEGIN/COMMIT.
   On SQLite they run in the write transaction the request opens (``BEGIN IMMEDIATE``, exam/core/db.py);
-- submit: the attempt row is locked first (``FOR UPDATE`` on PostgreSQL, the write lock on SQLite), then the
-  items are read and graded, then the attempt is finished ``WHERE status = 'in_progress'``: a save acknowledged
-  before the submit is in the graded paper, a save after it is refused (the touch finds no open attempt).
+- submit: on PostgreSQL the attempt row is locked first (``FOR UPDATE``), then the items are read and graded,
+  then the attempt is finished ``WHERE status = 'in_progress'``; on SQLite the paper is read and graded before
+  the write lock and finished under it only if nothing the grade used has changed (else graded again under the
+  lock). Either way a save acknowledged before the submit is in the graded paper, and a save after it is refused
+  (the touch finds no open attempt). The question versions' grading facts never change and are kept per process.
 
 On SQLite the checks read without the write lock, and the writes of one process (saves and submits) queue on a
 process-wide lock and share one transaction and one commit (a group commit: one fsync for the writes that arrived
@@ -220,10 +222,12 @@ def _group_commit(job: _Job) -> Any:
 
 
 def _run_batch(batch: list[_Job]) -> None:
-    """Each job in the session's transaction; a job marked ``savepoint`` that fails is undone alone."""
+    """Each job in the session's transaction; a job marked ``savepoint`` that fails is undone alone (a job alone in
+    its batch needs no savepoint: when it fails, the whole transaction is undone)."""
     conn = db.session.connection()
+    alone = len(batch) == 1
     for each in batch:
-        nested = conn.begin_nested() if each.savepoint else None
+        nested = conn.begin_nested() if each.savepoint and not alone else None
         try:
             each.result = each.run(conn)
             if nested is not None:
@@ -279,14 +283,16 @@ def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
     """Know an open attempt's items (with their versions loaded) before their first save: the paper was just
     drawn or read for the examinee (``exam.api.exams.attempt_body``), so the saves that follow are the write
     alone."""
-    if attempt.is_finished or any(getattr(item, "id", None) is None for item in items):
+    if attempt.is_finished:
+        return
+    # the versions' grading facts, for the submit (``_grading_versions``)
+    _keep_versions({(item.version.id, _stored_form(item.version.created_at)):
+                    _Version(item.version.type, item.version.options, item.version.answer) for item in items})
+    if any(getattr(item, "id", None) is None for item in items):
         return  # (a paper just drawn is written in bulk: its rows' ids are known after a read)
     grace = attempt.grace(ops.grace_default())
     _remember(attempt.id, {item.position: _Item(item.id, attempt.started_at, item.option_order, item.version.type,
                                                 item.version.options, grace) for item in items})
-    # and their versions' grading facts, for the submit (``_grading_versions``)
-    _keep_versions({(item.version.id, _stored_form(item.version.created_at)):
-                    _Version(item.version.type, item.version.options, item.version.answer) for item in items})
 
 
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
@@ -422,7 +428,9 @@ _PAPER_TYPES = {"id": Integer(), "status": String(), "deadline": DateTime(), "fi
 _ITEMS_SQL = ("ai.id AS item_id, ai.response, ai.response_seq, ai.points, ai.question_version_id AS version_id, "
               "qv.created_at AS version_created")
 _ITEM_TYPES = {"item_id": Integer(), "response": JSON(), "response_seq": BigInteger(), "points": Float(),
-               "version_id": Integer()}
+               "version_id": Integer()}  # and version_created: the item's columns, in this order
+_PAPER_WIDTH = len(_PAPER_TYPES) + 1  # the attempt's columns in _PAPER_SQL (with the untyped bands_stored): a
+# SQLite paper row's item columns follow
 # PostgreSQL: the attempt row locked, then (a new statement, so a new snapshot: every save committed before the
 # lock was taken is seen) its items.
 _SUBMIT_ATTEMPT = {
@@ -493,7 +501,7 @@ def _stored_form(value: datetime) -> Any:
 def _grading_versions(conn, items) -> dict:
     """(version id, created_at) -> _Version for the items, reading only the versions this process has not seen."""
     known = _known_versions()
-    keys = {(item.version_id, item.version_created) for item in items}
+    keys = {(item[4], item[5]) for item in items}  # (version id, created_at) of each (_ITEM_TYPES' order)
     found = {key: known[key] for key in keys if key in known}
     if len(found) < len(keys):
         for row in conn.execute(_VERSIONS, {"ids": sorted({key[0] for key in keys - found.keys()})}):
@@ -601,24 +609,26 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
     if row.status != "in_progress":
         return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
                                                    "passed": row.passed, "band": row.band}, row, now)
-    # Read after the lock (or checked under it): every save acknowledged before this point is graded.
-    items = ([r for r in rows if r.item_id is not None] if sqlite
-             else conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id}).all())
+    # Read after the lock (or checked under it): every save acknowledged before this point is graded. Items as
+    # plain tuples (_ITEM_TYPES' order): a row's attribute costs a lookup by name, and a paper has dozens.
+    items = ([tuple(r)[_PAPER_WIDTH:] for r in rows if r[_PAPER_WIDTH] is not None] if sqlite
+             else [tuple(r) for r in conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id})])
     versions = _grading_versions(conn, items)
     partial = row.multiple_scoring == "partial"
-    graded = []
-    for item in items:
-        version = versions[item.version_id, item.version_created]
-        graded.append(SimpleNamespace(points=item.points, awarded=QUESTION_TYPES[version.type].grade(
-            version.options, version.answer, item.response, item.points, partial)))
-    awards = [(g.awarded, item.item_id) for item, g in zip(items, graded, strict=True) if g.awarded is not None]
+    graded, awards = [], []
+    for item_id, response, _seq, points, version_id, version_created in items:
+        version = versions[version_id, version_created]
+        awarded = QUESTION_TYPES[version.type].grade(version.options, version.answer, response, points, partial)
+        graded.append(SimpleNamespace(points=points, awarded=awarded))
+        if awarded is not None:
+            awards.append((awarded, item_id))
     bands = json.loads(row.bands_stored) if sqlite and row.bands_stored is not None else row.bands
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=bands), graded)  # transient: the bands' rules
     basis = None
     if sqlite and not lock and len(items) <= _CHECKED_ITEMS_MAX:
         basis = {"deadline": row.deadline, "multiple_scoring": row.multiple_scoring, "pass_mark": row.pass_mark,
                  "bands_stored": row.bands_stored, "n": len(items),
-                 "seqs": sum(item.response_seq for item in items), "ids": sum(item.item_id for item in items)}
+                 "seqs": sum(item[2] for item in items), "ids": sum(item[0] for item in items)}
     return _Graded(row, awards, result, basis)
 
 

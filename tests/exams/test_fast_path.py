@@ -380,3 +380,134 @@ def test_after_the_paper_is_read_even_the_first_save_of_an_item_is_the_write_alo
         one_statement = db.engine.dialect.name == "postgresql"
     assert len(statements) == (1 if one_statement else 2), statements
     assert _stored(app, attempt_id, 3).response_seq == 1
+
+
+# --- submit: question versions kept per process; a grade made outside SQLite's write lock is checked in it -------
+
+def _answer_all(client, attempt_id, headers, key) -> None:
+    for position, response in key.items():
+        assert _save(client, attempt_id, headers, response, 1, position=position).json["saved"]
+
+
+def _points(app, attempt_id) -> float:
+    with app.app_context():
+        return sum(db.session.scalars(select(AttemptItem.points).where(AttemptItem.attempt_id == attempt_id)))
+
+
+def _submit(client, attempt_id, headers):
+    submitted = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.json
+    return submitted
+
+
+def _finished(app, attempt_id) -> Attempt:
+    with app.app_context():
+        return db.session.get(Attempt, attempt_id)
+
+
+def test_a_submit_reads_the_question_versions_only_when_this_process_has_not_seen_them(app, setup, make_user):
+    from tests.exams.test_api import count_statements
+
+    client, attempt_id, headers, key = _start(app, setup)
+    _answer_all(client, attempt_id, headers, key)
+    app.extensions.pop("exam_day_versions", None)  # as a process that never drew or read this paper
+    with count_statements(app) as first:
+        _submit(client, attempt_id, headers)
+    assert sum("FROM question_versions WHERE id IN" in q for q in first) == 1, first
+    assert _finished(app, attempt_id).score == _points(app, attempt_id)  # every answer right, graded from the read
+
+    # another examinee's paper, drawn from the same bank: the versions this process has seen are not read again
+    other_client, other_id, other_headers, other_key = _start(app, setup, user=make_user("A0002"))
+    _answer_all(other_client, other_id, other_headers, other_key)
+    app.extensions.pop("exam_day_versions", None)
+    client.get(f"/api/v1/attempts/{other_id}", headers=other_headers)  # the paper's read keeps its versions
+    with count_statements(app) as second:
+        _submit(other_client, other_id, other_headers)
+    assert not any("FROM question_versions WHERE id IN" in q for q in second), second
+    assert _finished(app, other_id).score == _points(app, other_id)
+
+
+def test_a_kept_version_grades_only_the_version_it_was_read_from(app, setup):
+    """Versions are kept by id and creation time: when the database under a running server names another version
+    by the same id (a restore), what is kept for the old one is not used."""
+    from sqlalchemy import text
+
+    from exam.exams import hot
+
+    client, attempt_id, headers, key = _start(app, setup)  # the paper just drawn: its versions are kept
+    _answer_all(client, attempt_id, headers, key)
+    kept = app.extensions["exam_day_versions"]
+    assert kept
+    for version in list(kept):  # anything graded with what is kept now would fail
+        kept[version] = hot._Version("no such type", None, None)
+    with app.app_context():  # every version of the paper is now another one: the same id, another creation time
+        db.session.execute(text("UPDATE question_versions SET created_at = :t WHERE id IN "
+                                "(SELECT question_version_id FROM attempt_items WHERE attempt_id = :a)"),
+                           {"t": utcnow() + timedelta(days=1), "a": attempt_id})
+        db.session.commit()
+    _submit(client, attempt_id, headers)
+    assert _finished(app, attempt_id).score == _points(app, attempt_id)  # graded with the versions read now
+
+
+@pytest.mark.parametrize("change", ["an answer saved", "the pass mark", "the deadline", "too long to sum"])
+def test_a_grade_made_before_the_write_lock_is_made_again_under_it_when_anything_it_used_changed(
+        app, setup, monkeypatch, change):
+    """SQLite grades a submit before the write lock, and finishes with that grade only if the attempt, the exam's
+    scoring and every answer's sequence number are as they were read (one UPDATE with the check inside);
+    otherwise it grades again under the lock."""
+    import json
+
+    from exam.exams import hot
+    from exam.exams.models import Exam
+    from question_bank.models import QuestionVersion
+
+    database = _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    _answer_all(client, attempt_id, headers, {p: r for p, r in key.items() if p != 1})  # position 1 unanswered
+    points = _points(app, attempt_id)
+    with app.app_context():
+        first_points, right = db.session.execute(
+            select(AttemptItem.points, QuestionVersion.answer).join(AttemptItem.version)
+            .where(AttemptItem.attempt_id == attempt_id, AttemptItem.position == 1)).one()
+        exam_id = db.session.get(Attempt, attempt_id).exam_id
+    if change == "too long to sum":
+        monkeypatch.setattr(hot, "_CHECKED_ITEMS_MAX", 0)
+    real, calls = hot._read_and_grade, []
+
+    def grade_then_something_changes(conn, owner, attempt_id_, now, *, lock):
+        graded = real(conn, owner, attempt_id_, now, lock=lock)
+        calls.append(lock)
+        if len(calls) == 1:  # outside the lock: another worker changes what the grade used
+            with sqlite3.connect(database) as other:
+                if change == "an answer saved":
+                    other.execute("UPDATE attempt_items SET response = ?, response_seq = response_seq + 1 "
+                                  "WHERE attempt_id = ? AND position = 1", (json.dumps(right), attempt_id))
+                elif change == "the pass mark":
+                    other.execute("UPDATE exams SET pass_mark = ? WHERE id = ?", (points + 1, exam_id))
+                elif change == "the deadline":
+                    other.execute("UPDATE attempts SET deadline = datetime(deadline, '+10 minutes') WHERE id = ?",
+                                  (attempt_id,))
+        return graded
+
+    monkeypatch.setattr(hot, "_read_and_grade", grade_then_something_changes)
+    _submit(client, attempt_id, headers)
+    assert calls == [False, True]  # graded before the lock, then again under it
+    attempt = _finished(app, attempt_id)
+    expected = points if change == "an answer saved" else points - first_points
+    assert attempt.status == "submitted" and attempt.version == 2 and attempt.score == expected
+    with app.app_context():
+        pass_mark = db.session.get(Exam, exam_id).pass_mark
+    assert attempt.passed == (expected >= pass_mark)
+
+
+def test_an_unchanged_grade_made_before_the_write_lock_is_written_as_it_was_made(app, setup, monkeypatch):
+    from exam.exams import hot
+
+    _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    _answer_all(client, attempt_id, headers, key)
+    real, calls = hot._read_and_grade, []
+    monkeypatch.setattr(hot, "_read_and_grade", lambda *a, **k: calls.append(k["lock"]) or real(*a, **k))
+    _submit(client, attempt_id, headers)
+    assert calls == [False]  # graded once, outside the lock
+    assert _finished(app, attempt_id).score == _points(app, attempt_id)
