@@ -5,6 +5,10 @@
   ``exam_results`` row and, when the counting attempt changed, moves the item sums: the old counting attempt's
   answers are subtracted and the new one's added (one INSERT ... SELECT ... ON CONFLICT DO UPDATE each), so a
   submit costs a fixed handful of statements whatever the size of the exam.
+* The item sums of a (version, choice) are kept in up to ``SHARDS`` rows, an attempt's answers in the row of
+  ``attempt_id % SHARDS``; readers sum the shards. Without them every submit of an exam day updated the same few
+  dozen rows and, on PostgreSQL, waited for the row locks of the submits before it until they committed (the
+  exam day's profile in bench/README.md: most of a submit's time was that wait).
 * The item sums of an attempt can only be subtracted exactly while its answers are unchanged; when the answers
   of a counting attempt change (a hand grade or regrade of an attempt that already counts), when the exam has no
   aggregates yet, or when its counting rule changed, the exam is marked and rebuilt once, just before the
@@ -32,6 +36,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -57,7 +62,11 @@ PENDING = "reports.rebuild_exams"
 SUMS = ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy")
 RESULT_COLUMNS = ("exam_id", "user_id", "department_id", "staff", "attempts", "auto", "attempt_id", "score",
                   "max_score", "percent", "passed", "band", "bin")
-ITEM_COLUMNS = ("exam_id", "question_version_id", "choice", "position", *SUMS)
+ITEM_COLUMNS = ("exam_id", "question_version_id", "choice", "shard", "position", *SUMS)
+# The item sums of an exam are kept in SHARDS rows per (version, choice), an attempt's answers in the row of
+# ``attempt_id % SHARDS``: submits finishing at once update different rows instead of queueing on the same ones
+# (on PostgreSQL a row stays locked until its transaction commits). Readers sum the shards.
+SHARDS = 16
 
 
 def rule_for(counting_attempt: str) -> str:
@@ -82,13 +91,13 @@ def result_rows(exam_ids: list[int], user_ids: list[int] | None = None):
     )
 
 
-def _item_columns(exam_id, total, sign: int):
+def _item_columns(exam_id, total, sign: int, shard):
     share = cast(AttemptItem.awarded, Float) / func.nullif(cast(AttemptItem.points, Float), 0.0, type_=Float)
     response_text = cast(AttemptItem.response, Text)
     choice = case((ExamSection.type.in_(CHOICE_TYPES), func.coalesce(response_text, "null")), else_="")
     blank = case((or_(AttemptItem.response.is_(None), response_text.in_(BLANK_RESPONSES)), 1), else_=0)
     k = literal(sign)
-    return (exam_id, AttemptItem.question_version_id, choice.label("choice"),
+    return (exam_id, AttemptItem.question_version_id, choice.label("choice"), shard.label("shard"),
             func.min(AttemptItem.position).label("position"),
             (k * func.count()).label("n"), (k * func.sum(blank)).label("blank"),
             (k * func.sum(cast(AttemptItem.awarded, Float))).label("awarded"),
@@ -98,14 +107,21 @@ def _item_columns(exam_id, total, sign: int):
             (k * func.sum(total * total)).label("syy")), choice
 
 
+def _shard():
+    """An answer's row among the SHARDS of its (version, choice): by its attempt (rendered inline: the same
+    expression in SELECT and GROUP BY)."""
+    return AttemptItem.attempt_id % literal_column(str(SHARDS), Integer)
+
+
 def item_rows(exam_ids: list[int]):
     """``exam_item_stats`` rows of the exams, from the answers of the counting attempts in ``exam_results``."""
-    columns, choice = _item_columns(ExamResult.exam_id, ExamResult.percent, 1)
+    shard = _shard()
+    columns, choice = _item_columns(ExamResult.exam_id, ExamResult.percent, 1, shard)
     return (select(*columns).select_from(ExamResult)
             .join(AttemptItem, AttemptItem.attempt_id == ExamResult.attempt_id)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(ExamResult.exam_id.in_(exam_ids), AttemptItem.awarded.is_not(None))
-            .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice))
+            .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice, shard))
 
 
 def _attempt_item_rows(sign: int, attempt_id=None, percent=None):
@@ -113,13 +129,14 @@ def _attempt_item_rows(sign: int, attempt_id=None, percent=None):
     the attempt and the percentage are bound parameters (``exam_id``, ``attempt_id``, ``percent``) unless the
     attempt and the percentage are given as expressions."""
     total = bindparam("percent", None, type_=Float) if percent is None else percent
-    columns, choice = _item_columns(bindparam("exam_id", None, type_=Integer), total, sign)
+    shard = _shard()
+    columns, choice = _item_columns(bindparam("exam_id", None, type_=Integer), total, sign, shard)
     attempt = bindparam("attempt_id", None, type_=Integer) if attempt_id is None else attempt_id
     return (select(*columns).select_from(AttemptItem)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(AttemptItem.attempt_id == attempt,
                    AttemptItem.awarded.is_not(None))
-            .group_by(AttemptItem.question_version_id, choice)
+            .group_by(AttemptItem.question_version_id, choice, shard)
             .order_by(AttemptItem.question_version_id, choice))  # every writer locks the sums in one order
 
 
@@ -140,7 +157,8 @@ def _items_upsert(dialect: str, rows):
     updates["position"] = case((excluded.position < ExamItemStat.position, excluded.position),
                                else_=ExamItemStat.position)
     return stmt.on_conflict_do_update(
-        index_elements=[ExamItemStat.exam_id, ExamItemStat.question_version_id, ExamItemStat.choice],
+        index_elements=[ExamItemStat.exam_id, ExamItemStat.question_version_id, ExamItemStat.choice,
+                        ExamItemStat.shard],
         set_=updates)
 
 
@@ -288,7 +306,9 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
         if new_attempt is not None:
             _add_attempt_items(session, exam_id=exam_id, attempt_id=new_attempt, percent=new_percent)
         if old_attempt is not None:
-            session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n <= 0))
+            # a shard emptied by the subtraction (== 0: a shard written before shards existed may stay negative,
+            # its sums still add up with the others')
+            session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n == 0))
 
 
 def exam_changed(session: Session, exam_id: int) -> None:

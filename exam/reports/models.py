@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exam.core.timeutil import utcnow
@@ -52,6 +52,7 @@ class ExamItemStat(db.Model):
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True)
     question_version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     choice: Mapped[str] = mapped_column(Text, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)  # item_stats.SHARDS
     position: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
     blank: Mapped[int] = mapped_column(Integer)

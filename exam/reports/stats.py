@@ -621,9 +621,11 @@ def _kept_groups(exam: Exam):
         .where(S.exam_id == exam.id)
         .group_by(S.question_version_id)
     ).all()
-    choices = read(
-        select(S.question_version_id, S.choice, S.n)
-        .where(S.exam_id == exam.id, S.n > 0, S.choice.not_in(("", *BLANK_RESPONSES)))
+    choices = read(  # the shards of a (version, choice) summed (exam.reports.item_stats.SHARDS)
+        select(S.question_version_id, S.choice, func.sum(S.n))
+        .where(S.exam_id == exam.id, S.choice.not_in(("", *BLANK_RESPONSES)))
+        .group_by(S.question_version_id, S.choice)
+        .having(func.sum(S.n) > 0)
     ).all()
     return sums, choices
 

@@ -476,7 +476,7 @@ def test_every_finished_attempt_passes_the_one_hook_once(app, client, setup, mon
 def test_the_exam_day_submit_brings_the_reports_kept_aggregates_up_to_date(app, client, setup):
     """The token submit (exam.exams.hot, on SQLite inside the group commit) stores the person's counted result
     and the item sums in the same transaction as the finish, the same as a rebuild from the raw rows gives."""
-    from exam.reports.item_stats import rebuild
+    from exam.reports.item_stats import SHARDS, rebuild
     from exam.reports.models import ExamItemStat, ExamResult
 
     attempt_id, headers = _started_with_token(app, client, setup)
@@ -489,15 +489,17 @@ def test_the_exam_day_submit_brings_the_reports_kept_aggregates_up_to_date(app, 
             select(ExamResult.user_id, ExamResult.attempt_id, ExamResult.score, ExamResult.passed)
             .where(ExamResult.exam_id == setup["exam_id"])).all()
         items = db.session.execute(
-            select(ExamItemStat.question_version_id, ExamItemStat.choice, ExamItemStat.n, ExamItemStat.awarded)
-            .where(ExamItemStat.exam_id == setup["exam_id"]).order_by(ExamItemStat.question_version_id,
-                                                                       ExamItemStat.choice)).all()
+            select(ExamItemStat.question_version_id, ExamItemStat.choice, ExamItemStat.shard, ExamItemStat.n,
+                   ExamItemStat.awarded)
+            .where(ExamItemStat.exam_id == setup["exam_id"])
+            .order_by(ExamItemStat.question_version_id, ExamItemStat.choice, ExamItemStat.shard)).all()
         return sorted(results), items
 
     with app.app_context():
         incremental = kept()
         assert incremental[0] == [(setup["examinee"].id, attempt_id, body["score"], body["passed"])]
-        assert sum(n for _, _, n, _ in incremental[1]) == len(db.session.get(Attempt, attempt_id).items)
+        assert sum(n for _, _, _, n, _ in incremental[1]) == len(db.session.get(Attempt, attempt_id).items)
+        assert {shard for _, _, shard, _, _ in incremental[1]} == {attempt_id % SHARDS}  # the attempt's shard
         rebuild([setup["exam_id"]])
         db.session.commit()
         assert kept() == incremental

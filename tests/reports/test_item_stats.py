@@ -29,11 +29,13 @@ def _kept(exam_id: int):
         select(ExamResult.user_id, ExamResult.department_id, ExamResult.staff, ExamResult.attempts,
                ExamResult.auto, ExamResult.attempt_id, ExamResult.score, ExamResult.passed, ExamResult.band,
                ExamResult.bin).where(ExamResult.exam_id == exam_id)))
-    items = {(r.question_version_id, r.choice): r for r in db.session.scalars(
-        select(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n != 0))}
-    items = {key: (r.n, r.blank, r.awarded, r.points, r.position, r.sx, r.sy, r.sxy, r.sxx, r.syy)
-             for key, r in items.items()}
-    return results, items
+    items = {}  # (version, choice) -> its shards summed (exam.reports.item_stats.SHARDS)
+    for r in db.session.scalars(select(ExamItemStat).where(ExamItemStat.exam_id == exam_id)):
+        values = (r.n, r.blank, r.awarded, r.points, r.position, r.sx, r.sy, r.sxy, r.sxx, r.syy)
+        kept = items.get((r.question_version_id, r.choice))
+        items[r.question_version_id, r.choice] = values if kept is None else tuple(
+            min(a, b) if i == 4 else a + b for i, (a, b) in enumerate(zip(kept, values, strict=True)))
+    return results, {key: values for key, values in items.items() if values[0] != 0}
 
 
 def _same_sums(a: dict, b: dict) -> None:
