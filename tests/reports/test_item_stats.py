@@ -207,3 +207,37 @@ def test_the_aggregates_writes_are_compiled_once_per_database_and_refuse_a_missi
         with pytest.raises(TypeError, match="user_id"):
             item_stats._upsert_result(db.session, exam_id=exam.id)
         db.session.rollback()
+
+
+def test_sums_kept_before_the_shards_still_add_up_when_a_resit_takes_their_place(app, make_user):
+    """Migration 0013 keeps the item sums written before the shards as shard 0; when a resit replaces the counted
+    attempt, its answers are subtracted in the attempt's own shard, which may go negative: summed, the shards still
+    equal a rebuild (only a shard whose count is 0 is removed)."""
+    user_id = make_user(name="考生").id
+    with app.test_request_context(method="POST"):
+        papers = rf.paper(rf.bank())
+        exam = rf.exam(counting_attempt="last", max_attempts=5)
+        db.session.commit()
+        attempts = []
+        for number in (1, 2):
+            answers = [(q, RESPONSES[q.type][number % 2], None) for q in papers]
+            attempt = rf.attempt(exam, user_id, answers, number=number, status="in_progress")
+            db.session.commit()
+            if number == 1:
+                ops.finish_attempt(db.session.get(Attempt, attempt.id), by="examinee")
+                db.session.commit()
+                assert attempt.id % item_stats.SHARDS != 0  # (else this test would not move anything)
+                db.session.execute(update(ExamItemStat).where(ExamItemStat.exam_id == exam.id).values(shard=0))
+                db.session.commit()  # as kept before the shards
+            attempts.append(attempt.id)
+        ops.finish_attempt(db.session.get(Attempt, attempts[1]), by="examinee")  # the last counts now
+        db.session.commit()
+        shards = db.session.scalars(select(ExamItemStat.shard).where(ExamItemStat.exam_id == exam.id,
+                                                                     ExamItemStat.n < 0)).all()
+        assert set(shards) == {attempts[0] % item_stats.SHARDS}  # the first attempt subtracted in its own shard
+        incremental = _kept(exam.id)
+        item_stats.rebuild([exam.id])
+        db.session.commit()
+        rebuilt = _kept(exam.id)
+        assert incremental[0] == rebuilt[0]
+        _same_sums(incremental[1], rebuilt[1])
