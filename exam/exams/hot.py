@@ -524,6 +524,8 @@ AND EXISTS (SELECT 1 FROM exams e WHERE e.id = attempts.exam_id AND e.multiple_s
 AND (SELECT count(*) = :n AND coalesce(sum(response_seq), 0) = :seqs AND coalesce(sum(id), 0) = :ids
      FROM attempt_items WHERE attempt_id = :attempt_id)""").bindparams(
     bindparam("finished_at", type_=DateTime()), bindparam("deadline", type_=DateTime()))
+
+
 @functools.cache
 def _finish_pg():
     """PostgreSQL: the awards, the finish and the reports' lookup of the finished attempt (``item_stats``, read in

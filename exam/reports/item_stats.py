@@ -5,10 +5,11 @@
   ``exam_results`` row and, when the counting attempt changed, moves the item sums: the old counting attempt's
   answers are subtracted and the new one's added (one INSERT ... SELECT ... ON CONFLICT DO UPDATE each), so a
   submit costs a fixed handful of statements whatever the size of the exam.
-* The item sums of a (version, choice) are kept in up to ``SHARDS`` rows, an attempt's answers in the row of
-  ``attempt_id % SHARDS``; readers sum the shards. Without them every submit of an exam day updated the same few
-  dozen rows and, on PostgreSQL, waited for the row locks of the submits before it until they committed (the
-  exam day's profile in bench/README.md: most of a submit's time was that wait).
+* On PostgreSQL the item sums of a (version, choice) are kept in up to ``SHARDS`` rows, an attempt's answers in
+  the row of ``attempt_id % SHARDS``; readers sum the shards. Without them every submit of an exam day updated
+  the same few dozen rows and waited for the row locks of the submits before it until they committed (sampled
+  during the exam day's submits: most server backends waited on those locks). SQLite keeps one shard: its
+  writers take turns on the database's lock anyway, and more rows would only slow the readers.
 * The item sums of an attempt can only be subtracted exactly while its answers are unchanged; when the answers
   of a counting attempt change (a hand grade or regrade of an attempt that already counts), when the exam has no
   aggregates yet, or when its counting rule changed, the exam is marked and rebuilt once, just before the
@@ -63,10 +64,12 @@ SUMS = ("n", "blank", "awarded", "points", "sx", "sy", "sxy", "sxx", "syy")
 RESULT_COLUMNS = ("exam_id", "user_id", "department_id", "staff", "attempts", "auto", "attempt_id", "score",
                   "max_score", "percent", "passed", "band", "bin")
 ITEM_COLUMNS = ("exam_id", "question_version_id", "choice", "shard", "position", *SUMS)
-# The item sums of an exam are kept in SHARDS rows per (version, choice), an attempt's answers in the row of
-# ``attempt_id % SHARDS``: submits finishing at once update different rows instead of queueing on the same ones
-# (on PostgreSQL a row stays locked until its transaction commits). Readers sum the shards.
-SHARDS = 16
+SHARDS = 16  # rows per (version, choice) of an exam's item sums on PostgreSQL: see the module docstring
+
+
+def shards(dialect: str) -> int:
+    """How many rows an exam's item sums keep per (version, choice) on this database."""
+    return SHARDS if dialect == "postgresql" else 1
 
 
 def rule_for(counting_attempt: str) -> str:
@@ -107,15 +110,15 @@ def _item_columns(exam_id, total, sign: int, shard):
             (k * func.sum(total * total)).label("syy")), choice
 
 
-def _shard():
-    """An answer's row among the SHARDS of its (version, choice): by its attempt (rendered inline: the same
+def _shard(dialect: str):
+    """An answer's row among the shards of its (version, choice): by its attempt (rendered inline: the same
     expression in SELECT and GROUP BY)."""
-    return AttemptItem.attempt_id % literal_column(str(SHARDS), Integer)
+    return AttemptItem.attempt_id % literal_column(str(shards(dialect)), Integer)
 
 
-def item_rows(exam_ids: list[int]):
+def item_rows(exam_ids: list[int], dialect: str):
     """``exam_item_stats`` rows of the exams, from the answers of the counting attempts in ``exam_results``."""
-    shard = _shard()
+    shard = _shard(dialect)
     columns, choice = _item_columns(ExamResult.exam_id, ExamResult.percent, 1, shard)
     return (select(*columns).select_from(ExamResult)
             .join(AttemptItem, AttemptItem.attempt_id == ExamResult.attempt_id)
@@ -124,12 +127,12 @@ def item_rows(exam_ids: list[int]):
             .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice, shard))
 
 
-def _attempt_item_rows(sign: int, attempt_id=None, percent=None):
+def _attempt_item_rows(dialect: str, sign: int, attempt_id=None, percent=None):
     """One attempt's item sums (``sign`` -1: to subtract), its paper's percentage being ``percent``; the exam,
     the attempt and the percentage are bound parameters (``exam_id``, ``attempt_id``, ``percent``) unless the
     attempt and the percentage are given as expressions."""
     total = bindparam("percent", None, type_=Float) if percent is None else percent
-    shard = _shard()
+    shard = _shard(dialect)
     columns, choice = _item_columns(bindparam("exam_id", None, type_=Integer), total, sign, shard)
     attempt = bindparam("attempt_id", None, type_=Integer) if attempt_id is None else attempt_id
     return (select(*columns).select_from(AttemptItem)
@@ -213,15 +216,15 @@ def _build_result_add_items(dialect: str):
     """PostgreSQL, a person without a result so far: their ``exam_results`` row, and the item sums of its counting
     attempt (if any) added, in one statement (the row's upsert as a CTE whose RETURNING feeds the sums)."""
     result = _build_result_upsert(dialect).cte("new_result")
-    rows = _attempt_item_rows(1, attempt_id=select(result.c.attempt_id).scalar_subquery(),
+    rows = _attempt_item_rows(dialect, 1, attempt_id=select(result.c.attempt_id).scalar_subquery(),
                               percent=select(result.c.percent).scalar_subquery())
     return _items_upsert(dialect, rows).add_cte(result)
 
 
 _upsert_result_add_items = _Compiled(_build_result_add_items, "exam_id", "user_id")
-_add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(1)),
+_add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),
                                "exam_id", "attempt_id", "percent")
-_subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(-1)),
+_subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, -1)),
                                     "exam_id", "attempt_id", "percent")
 _start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
                         .values(exam_id=bindparam("exam_id", None, type_=Integer), rule=bindparam("rule", None),
@@ -332,7 +335,8 @@ def rebuild(exam_ids: list[int] | None = None, session: Session | None = None) -
     for model in (ExamItemStat, ExamResult, ExamStatsState):
         session.execute(delete(model).where(model.exam_id.in_(exam_ids)))
     session.execute(insert(ExamResult).from_select(list(RESULT_COLUMNS), result_rows(exam_ids)))
-    session.execute(insert(ExamItemStat).from_select(list(ITEM_COLUMNS), item_rows(exam_ids)))
+    session.execute(insert(ExamItemStat).from_select(list(ITEM_COLUMNS),
+                                                     item_rows(exam_ids, session.get_bind().dialect.name)))
     rules = session.execute(select(Exam.id, Exam.counting_attempt).where(Exam.id.in_(exam_ids))).all()
     if rules:
         session.execute(insert(ExamStatsState),

@@ -52,7 +52,7 @@ class ExamItemStat(db.Model):
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True)
     question_version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     choice: Mapped[str] = mapped_column(Text, primary_key=True)
-    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)  # item_stats.SHARDS
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)  # item_stats.shards()
     position: Mapped[int] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)
     blank: Mapped[int] = mapped_column(Integer)

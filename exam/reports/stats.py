@@ -621,7 +621,7 @@ def _kept_groups(exam: Exam):
         .where(S.exam_id == exam.id)
         .group_by(S.question_version_id)
     ).all()
-    choices = read(  # the shards of a (version, choice) summed (exam.reports.item_stats.SHARDS)
+    choices = read(  # the shards of a (version, choice) summed (exam.reports.item_stats.shards)
         select(S.question_version_id, S.choice, func.sum(S.n))
         .where(S.exam_id == exam.id, S.choice.not_in(("", *BLANK_RESPONSES)))
         .group_by(S.question_version_id, S.choice)

@@ -1,5 +1,6 @@
-"""The exam's item sums kept in shards: exam_item_stats gains ``shard`` in its primary key (exam.reports.item_stats
-SHARDS), so submits finishing at once update different rows instead of waiting for each other's row locks.
+"""The exam's item sums kept in shards: exam_item_stats gains ``shard`` in its primary key, so on PostgreSQL submits
+finishing at once update different rows instead of waiting for each other's row locks (SQLite keeps one shard:
+exam.reports.item_stats.shards).
 
 The rows kept so far are copied as shard 0: the sums of a (version, choice) are the sum of its shards, whichever
 shard an answer was added to (a later subtraction of an older attempt may leave a negative shard; only a shard

@@ -29,7 +29,7 @@ def _kept(exam_id: int):
         select(ExamResult.user_id, ExamResult.department_id, ExamResult.staff, ExamResult.attempts,
                ExamResult.auto, ExamResult.attempt_id, ExamResult.score, ExamResult.passed, ExamResult.band,
                ExamResult.bin).where(ExamResult.exam_id == exam_id)))
-    items = {}  # (version, choice) -> its shards summed (exam.reports.item_stats.SHARDS)
+    items = {}  # (version, choice) -> its shards summed (exam.reports.item_stats.shards)
     for r in db.session.scalars(select(ExamItemStat).where(ExamItemStat.exam_id == exam_id)):
         values = (r.n, r.blank, r.awarded, r.points, r.position, r.sx, r.sy, r.sxy, r.sxx, r.syy)
         kept = items.get((r.question_version_id, r.choice))
@@ -215,6 +215,9 @@ def test_sums_kept_before_the_shards_still_add_up_when_a_resit_takes_their_place
     equal a rebuild (only a shard whose count is 0 is removed)."""
     user_id = make_user(name="考生").id
     with app.test_request_context(method="POST"):
+        count = item_stats.shards(db.engine.dialect.name)
+        if count == 1:
+            pytest.skip("one shard on this database (SQLite): nothing is kept in another")
         papers = rf.paper(rf.bank())
         exam = rf.exam(counting_attempt="last", max_attempts=5)
         db.session.commit()
@@ -226,7 +229,7 @@ def test_sums_kept_before_the_shards_still_add_up_when_a_resit_takes_their_place
             if number == 1:
                 ops.finish_attempt(db.session.get(Attempt, attempt.id), by="examinee")
                 db.session.commit()
-                assert attempt.id % item_stats.SHARDS != 0  # (else this test would not move anything)
+                assert attempt.id % count != 0  # (else this test would not move anything)
                 db.session.execute(update(ExamItemStat).where(ExamItemStat.exam_id == exam.id).values(shard=0))
                 db.session.commit()  # as kept before the shards
             attempts.append(attempt.id)
@@ -234,7 +237,7 @@ def test_sums_kept_before_the_shards_still_add_up_when_a_resit_takes_their_place
         db.session.commit()
         shards = db.session.scalars(select(ExamItemStat.shard).where(ExamItemStat.exam_id == exam.id,
                                                                      ExamItemStat.n < 0)).all()
-        assert set(shards) == {attempts[0] % item_stats.SHARDS}  # the first attempt subtracted in its own shard
+        assert set(shards) == {attempts[0] % count}  # the first attempt subtracted in its own shard
         incremental = _kept(exam.id)
         item_stats.rebuild([exam.id])
         db.session.commit()
