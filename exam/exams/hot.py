@@ -502,7 +502,8 @@ def _grading_versions(conn, items) -> dict:
     """(version id, created_at) -> _Version for the items, reading only the versions this process has not seen."""
     known = _known_versions()
     keys = {(item[4], item[5]) for item in items}  # (version id, created_at) of each (_ITEM_TYPES' order)
-    found = {key: known[key] for key in keys if key in known}
+    # one lookup per key: another thread may clear the full dict between two
+    found = {key: version for key in keys if (version := known.get(key)) is not None}
     if len(found) < len(keys):
         for row in conn.execute(_VERSIONS, {"ids": sorted({key[0] for key in keys - found.keys()})}):
             found[(row.id, row.created_at)] = _Version(row.type, row.options, row.answer)
