@@ -416,11 +416,12 @@ def test_a_submit_reads_the_question_versions_only_when_this_process_has_not_see
     assert sum("FROM question_versions WHERE id IN" in q for q in first) == 1, first
     assert _finished(app, attempt_id).score == _points(app, attempt_id)  # every answer right, graded from the read
 
-    # another examinee's paper, drawn from the same bank: the versions this process has seen are not read again
+    # another examinee's paper, forgotten too, then read by its examinee: the read keeps its versions, and the
+    # submit reads none
     other_client, other_id, other_headers, other_key = _start(app, setup, user=make_user("A0002"))
     _answer_all(other_client, other_id, other_headers, other_key)
     app.extensions.pop("exam_day_versions", None)
-    client.get(f"/api/v1/attempts/{other_id}", headers=other_headers)  # the paper's read keeps its versions
+    client.get(f"/api/v1/attempts/{other_id}", headers=other_headers)
     with count_statements(app) as second:
         _submit(other_client, other_id, other_headers)
     assert not any("FROM question_versions WHERE id IN" in q for q in second), second
