@@ -271,12 +271,18 @@ def _known_items() -> dict[tuple[int, int], _Item]:
     return current_app.extensions.setdefault("exam_day_items", {})
 
 
-def _remember(attempt_id: int, items: dict[int, _Item]) -> None:
-    """Keep these items of the attempt (position -> item), clearing what is known first when it would be full."""
-    known = _known_items()
-    if len(known) + len(items) > _ITEMS_MAX:
+def _keep(name: str, limit: int, entries: dict) -> None:
+    """Add the entries to this app's (this process's) dict ``name``, clearing it first when it would pass
+    ``limit``."""
+    known = current_app.extensions.setdefault(name, {})
+    if len(known) + len(entries) > limit:
         known.clear()
-    known.update(((attempt_id, position), item) for position, item in items.items())
+    known.update(entries)
+
+
+def _remember(attempt_id: int, items: dict[int, _Item]) -> None:
+    """Keep these items of the attempt (position -> item)."""
+    _keep("exam_day_items", _ITEMS_MAX, {(attempt_id, position): item for position, item in items.items()})
 
 
 def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
@@ -286,7 +292,8 @@ def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
     if attempt.is_finished:
         return
     # the versions' grading facts, for the submit (``_grading_versions``)
-    _keep_versions({(item.version.id, _stored_form(item.version.created_at)):
+    stored = _stored_form()
+    _keep_versions({(item.version.id, stored(item.version.created_at)):
                     _Version(item.version.type, item.version.options, item.version.answer) for item in items})
     if any(getattr(item, "id", None) is None for item in items):
         return  # (a paper just drawn is written in bulk: its rows' ids are known after a read)
@@ -484,18 +491,14 @@ def _known_versions() -> dict:
 
 
 def _keep_versions(versions: dict) -> None:
-    known = _known_versions()
-    if len(known) + len(versions) > _VERSIONS_MAX:
-        known.clear()
-    known.update(versions)
+    _keep("exam_day_versions", _VERSIONS_MAX, versions)
 
 
-def _stored_form(value: datetime) -> Any:
+def _stored_form() -> Callable[[datetime], Any]:
     """A datetime as the database hands it back unconverted (``_SUBMIT_ITEMS``'s ``version_created``): the
-    dialect's own conversion of a value written through it (SQLite: text; PostgreSQL: the datetime)."""
+    dialect's own conversion of a value written through it (SQLite: text; PostgreSQL: the datetime itself)."""
     dialect = db.engine.dialect
-    process = DateTime().dialect_impl(dialect).bind_processor(dialect)
-    return process(value) if process is not None else value
+    return DateTime().dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
 
 
 def _grading_versions(conn, items) -> dict:
@@ -546,10 +549,10 @@ WITH awards AS (
 )
 SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded, lookup.*
 FROM (SELECT 1) AS one
-LEFT JOIN ({item_stats.LOOKUP_ONE_SQL}) AS lookup ON true
+LEFT JOIN ({item_stats.LOOKUP_SQL}) AS lookup ON true
 """).bindparams(bindparam("finished_at", type_=DateTime()), bindparam("item_ids", type_=ARRAY(Integer())),
-                bindparam("awards", type_=ARRAY(Float()))).columns(won=Integer(), awarded=Integer(),
-                                                                   **item_stats.LOOKUP_TYPES)
+                bindparam("awards", type_=ARRAY(Float())), item_stats.LOOKUP_IDS).columns(
+        won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
 
 
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
@@ -674,7 +677,8 @@ def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, chec
     if conn.dialect.name == "postgresql":
         # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
         finished = conn.execute(_finish_pg(), dict(finish, item_ids=[item_id for _, item_id in awards],
-                                                 awards=[awarded for awarded, _ in awards])).one()
+                                                 awards=[awarded for awarded, _ in awards],
+                                                 attempt_ids=[attempt_id])).one()
         won = finished.won
         looked_up = [tuple(finished)[2:]] if finished.exam_id is not None else []
     else:

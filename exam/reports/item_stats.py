@@ -235,40 +235,25 @@ _start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
 
 # --- on write ----------------------------------------------------------------------------------------------
 
-def _lookup(changed: list):
-    """Per changed attempt: its exam and person, the exam's counting rule and aggregates' rule, the person's
-    counting attempt and its percentage so far, and (for an exam without aggregates) how many other attempts
-    have finished."""
-    others = (select(func.count()).select_from(Attempt)
-              .where(Attempt.exam_id == Exam.id, Attempt.status != "in_progress", Attempt.id.not_in(changed))
-              .correlate(Exam).scalar_subquery())
-    return (
-        select(Attempt.exam_id, Attempt.user_id, Exam.counting_attempt, ExamStatsState.rule,
-               ExamResult.attempt_id, ExamResult.percent,
-               case((ExamStatsState.rule.is_(None), others), else_=None).label("others"))
-        .join(Exam, Exam.id == Attempt.exam_id)
-        .outerjoin(ExamStatsState, ExamStatsState.exam_id == Attempt.exam_id)
-        .outerjoin(ExamResult, and_(ExamResult.exam_id == Attempt.exam_id, ExamResult.user_id == Attempt.user_id))
-        .where(Attempt.id.in_(changed))
-    )
-
-
-# The lookup of one finished attempt, as SQL text: the exam day's submit on PostgreSQL runs it inside the
-# statement that finishes the attempt (``exam.exams.hot``), one round trip fewer. The same rows as ``_lookup``.
-LOOKUP_ONE_SQL = """
+# Per changed attempt: its exam and person, the exam's counting rule and aggregates' rule, the person's counting
+# attempt and its percentage so far, and (for an exam without aggregates) how many other attempts have finished.
+# As SQL text, built once: the exam day's submit on PostgreSQL also runs it inside the statement that finishes the
+# attempt (``exam.exams.hot``), one round trip fewer.
+LOOKUP_SQL = """
 SELECT a.exam_id, a.user_id, e.counting_attempt, s.rule, r.attempt_id AS old_attempt, r.percent AS old_percent,
        CASE WHEN s.rule IS NULL THEN (SELECT count(*) FROM attempts o
                                       WHERE o.exam_id = a.exam_id AND o.status != 'in_progress'
-                                      AND o.id != :attempt_id) END AS others
+                                      AND o.id NOT IN :attempt_ids) END AS others
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 LEFT JOIN exam_stats_state s ON s.exam_id = a.exam_id
 LEFT JOIN exam_results r ON r.exam_id = a.exam_id AND r.user_id = a.user_id
-WHERE a.id = :attempt_id
+WHERE a.id IN :attempt_ids
 """
+LOOKUP_IDS = bindparam("attempt_ids", expanding=True)
 LOOKUP_TYPES = {"exam_id": Integer(), "user_id": Integer(), "counting_attempt": String(), "rule": String(),
                 "old_attempt": Integer(), "old_percent": Float(), "others": Integer()}
-_lookup_one = text(LOOKUP_ONE_SQL).columns(**LOOKUP_TYPES)
+_lookup = text(LOOKUP_SQL).bindparams(LOOKUP_IDS).columns(**LOOKUP_TYPES)
 
 
 def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tuple] | None = None) -> None:
@@ -277,15 +262,11 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
     Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
     item sums; on PostgreSQL the two upserts are one statement), two more when a resit replaces the counting
     attempt; the first result of a new exam also writes the exam's state row. ``looked_up``: the rows of
-    ``LOOKUP_ONE_SQL`` for the one attempt, read by the caller in the transaction after the attempt changed."""
+    ``LOOKUP_SQL`` for these attempts, read by the caller in the transaction after they changed."""
     pending: set[int] = session.info.setdefault(PENDING, set())
     changed = list(attempt_ids)
-    if looked_up is not None:
-        rows = looked_up
-    elif len(changed) == 1:  # a finish: the lookup as text, built once
-        rows = session.connection().execute(_lookup_one, {"attempt_id": changed[0]}).all()
-    else:
-        rows = session.connection().execute(_lookup(changed)).all()
+    rows = looked_up if looked_up is not None else session.connection().execute(
+        _lookup, {"attempt_ids": changed}).all()
     postgresql = session.connection().dialect.name == "postgresql"
     for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
