@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import cpu
 from bench.load import LoadRun, run_locust
 from bench.server import Server
 
@@ -170,13 +171,26 @@ class Context:
                     "BENCH_PASSWORD": self.password}
         # A closed loop's users all start within a tenth of a second: a short phase (1,000 submits take about two
         # seconds) measured over a one-second ramp would report the ramp as much as the load.
-        return run_locust(locustfile, self.server.url, users=users, spawn_rate=spawn_rate or users * 10,
-                          run_time=run_time, max_requests=max_requests, work_dir=self.work_dir,
-                          env={**base_env, **(env or {})}, tag=f"{self.db}-{tag}")
+        server = self.server
+        with cpu.Sampler(server.worker_pids(), self.db == "postgresql") as sampler:
+            run = run_locust(locustfile, server.url, users=users, spawn_rate=spawn_rate or users * 10,
+                             run_time=run_time, max_requests=max_requests, work_dir=self.work_dir,
+                             env={**base_env, **(env or {})}, tag=f"{self.db}-{tag}",
+                             started=lambda pid: setattr(sampler, "load_pid", pid))
+        run.cpu = sampler
+        return run
 
     def row(self, run: LoadRun, name: str, *, label: str | None = None) -> dict:
         figures = dict(run.stats.get(name) or {"requests": 0, "failures": 0, "server_errors": 0})
         figures["name"] = label or name
+        total = (run.stats.get("Aggregated") or {}).get("requests") or 0
+        if run.cpu and figures.get("rps") and figures.get("requests", 0) >= 0.95 * total:
+            # the run's CPU is this route's: its steady part (the load tool's start and stop left out), with the
+            # requests of that span at the run's rate
+            samples = run.cpu.samples
+            spent = run.cpu.spent(samples[0].at + 2, samples[-1].at - 1) if samples else None
+            if spent:
+                figures["cpu_seconds"], figures["cpu_requests"] = spent, round(figures["rps"] * spent["seconds"])
         if self.r0 and figures.get("rps") is not None and self.r0.get("rps"):
             figures["ratio_to_r0"] = round(figures["rps"] / self.r0["rps"], 3)
         return figures

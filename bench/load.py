@@ -27,6 +27,7 @@ class LoadRun:
     failures: list[dict]
     returncode: int
     output_tail: list[str]
+    cpu: object = None  # the run's CPU samples (bench.cpu.Sampler)
 
 
 def locust_available() -> bool | str:
@@ -43,7 +44,8 @@ def _float(value: str) -> float | None:
 
 
 def run_locust(locustfile: str, host: str, *, users: int, spawn_rate: float, run_time: int, max_requests: int,
-               work_dir: Path, env: dict | None = None, tag: str = "run") -> LoadRun:
+               work_dir: Path, env: dict | None = None, tag: str = "run", started=None) -> LoadRun:
+    """``started``: called with the load tool's process id once it runs."""
     prefix = work_dir / f"locust-{tag}"
     environment = dict(os.environ, BENCH_MAX_REQUESTS=str(max_requests), **(env or {}))
     environment.pop("PYTHONPATH", None)
@@ -52,6 +54,8 @@ def run_locust(locustfile: str, host: str, *, users: int, spawn_rate: float, run
             "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0"]
     proc = subprocess.Popen(args, cwd=BENCH, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
+    if started is not None:
+        started(proc.pid)
     try:
         output, _ = proc.communicate(timeout=run_time + 90)
     except subprocess.TimeoutExpired:

@@ -94,6 +94,7 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
                          row.get("failures"), row.get("server_errors"), row.get("rps"), _ratio(row.get("ratio_to_r0")),
                          row.get("p50"), row.get("p95"), row.get("p99"), _goal(result, row)]
                 lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    lines += _cpu_lines(http)
     loads = [f"{r['scenario']}/{r['db']} {r['load_average_before']}" for r in results
              if r.get("load_average_before") is not None]
     if loads:
@@ -129,6 +130,26 @@ def render_markdown(run: dict, *, heading: bool = True) -> str:
                 lines += ["", "```", *result["profile"], "```"]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cpu_lines(http: list[dict]) -> list[str]:
+    """CPU milliseconds per request by party (bench/cpu.py), for the closed-loop rows that measured them."""
+    from bench.cpu import per_request
+
+    rows = [(result, row, ms) for result in http for row in result["rows"]
+            if (ms := per_request(row.get("cpu_seconds"), row.get("cpu_requests")))]
+    if not rows:
+        return []
+    lines = ["", "CPU per request (ms, all threads, in the steady part of the run; a closed loop saturates the "
+             "cores, so its req/s is about cores × 1000 / the machine's ms; steal: the host's share of the "
+             "machine's time):", "",
+             "| Scenario | DB | Request | server | database | load tool | machine | steal |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for result, row, ms in rows:
+        cells = [result["scenario"], result["db"], row.get("name"), ms["server"], ms["database"] or None,
+                 ms["load"], ms["busy"], f"{100 * row['cpu_seconds']['steal_share']:.1f}%"]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return lines
 
 
 def budget_lines(run: dict) -> list[str]:

@@ -299,6 +299,17 @@ def _from_acks(row: dict, acks: list[dict], kind: str, r0: dict | None) -> str |
             f"between the first and the last (locust's statistics counted {counted:,}; its latencies are shown).")
 
 
+def _cpu_from_acks(row: dict, run, acks: list[dict], kind: str) -> None:
+    """The phase's CPU per request over the span of its acknowledgements (bench/cpu.py), not the run's steady
+    part guessed from its length: a closed loop over a fixed set of attempts ends when they are done."""
+    times = sorted(r["t"] for r in acks if r["k"] == kind)
+    if run.cpu is None or len(times) < 2:
+        return
+    if spent := run.cpu.spent(times[0], times[-1]):
+        row["cpu_seconds"] = spent
+        row["cpu_requests"] = sum(1 for t in times if spent["from"] <= t <= spent["to"])
+
+
 def estimate_seconds(ctx) -> int:
     # capacity phases (3 x 10 s), R0 next to two of them, profiles, the rush, the check
     return ctx.seconds(RUSH_SECONDS + 60, 140) + 2 * (R0_NEAR_SECONDS + 2)
@@ -348,6 +359,9 @@ def run(ctx):
         ctx.row(save_run, "PUT /attempts/[id]/items/[pos]", label="capacity: autosave (PUT .../items/[pos])"),
         ctx.row(submit_run, "POST /attempts/[id]/submit", label="capacity: submit (POST .../submit)"),
     ]
+    for row, run, acks, kind in zip(rows, (start_run, save_run, submit_run), (start_acks, save_acks, submit_acks),
+                                    ("start", "save", "submit"), strict=True):
+        _cpu_from_acks(row, run, acks, kind)
     autosave_row, submit_row = rows[1], rows[2]
     if note := _from_acks(submit_row, submit_acks, "submit", ctx.r0):
         notes.append(note)

@@ -15,11 +15,14 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
-    """SQLite: WAL, busy timeout, full durability, foreign keys, and BEGIN IMMEDIATE for writes.
+    """SQLite: WAL, busy timeout, full durability, foreign keys, and BEGIN IMMEDIATE for writes. psycopg: long
+    statements' placeholders converted once (``_cache_long_statements``).
 
     A request that may write takes the write lock when its transaction begins, so two writers never
     deadlock on a lock upgrade (SQLITE_BUSY mid-transaction); reads stay deferred so they never wait.
     """
+    if engine.dialect.driver == "psycopg":
+        _cache_long_statements()
     if engine.dialect.name != "sqlite":
         return
 
@@ -46,6 +49,19 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
                 connection.exec_driver_sql(f"PRAGMA synchronous={wanted}")
                 info["synchronous"] = wanted
         connection.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
+
+
+# psycopg turns a statement's %(name)s placeholders into $n by parsing the text, and keeps the result only for
+# statements up to 4 KB. The reports' upsert of a person's first result with their item sums (6.5 KB, run by every
+# first submit: exam.reports.item_stats) was parsed again on each run.
+STATEMENT_CACHE_LENGTH = 16_384
+
+
+def _cache_long_statements() -> None:
+    from psycopg import _queries  # the limit is a module constant (no public setting)
+
+    if getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", STATEMENT_CACHE_LENGTH) < STATEMENT_CACHE_LENGTH:
+        _queries.MAX_CACHED_STATEMENT_LENGTH = STATEMENT_CACHE_LENGTH
 
 
 def _may_write() -> bool:

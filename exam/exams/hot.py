@@ -541,7 +541,7 @@ def _finish_pg():
 WITH awards AS (
     UPDATE attempt_items SET awarded = v.awarded
     FROM (SELECT unnest(:item_ids) AS id, unnest(:awards) AS awarded) AS v
-    WHERE attempt_items.id = v.id
+    WHERE attempt_items.attempt_id = :attempt_id AND attempt_items.id = v.id
     RETURNING 1
 ), finished AS (
     {_FINISH_SET}

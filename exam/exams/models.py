@@ -228,6 +228,10 @@ class Attempt(db.Model):
 
 
 class AttemptItem(db.Model):
+    """One question of an attempt's paper and its answer. On PostgreSQL the table's pages are filled to half
+    (migration 0014): saves and grades update rows in place of their page (SQLAlchemy 2.0 has no table option
+    for it, so the migration alone sets it; a test checks it)."""
+
     __tablename__ = "attempt_items"
     __table_args__ = (UniqueConstraint("attempt_id", "position"), UniqueConstraint("attempt_id", "question_id"))
 

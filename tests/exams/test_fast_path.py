@@ -512,3 +512,25 @@ def test_an_unchanged_grade_made_before_the_write_lock_is_written_as_it_was_made
     _submit(client, attempt_id, headers)
     assert calls == [False]  # graded once, outside the lock
     assert _finished(app, attempt_id).score == _points(app, attempt_id)
+
+
+def test_a_first_submits_statements_are_parsed_once_per_process(app, setup, make_user, monkeypatch):
+    """psycopg keeps its conversion of a statement's placeholders only up to a length (exam.core.db): the reports'
+    upsert of a person's first result is longer than psycopg's own limit, and was parsed again by every submit."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("psycopg's statement cache (PostgreSQL)")
+    from psycopg import _queries
+
+    client, attempt_id, headers, key = _start(app, setup)
+    _answer_all(client, attempt_id, headers, key)
+    _submit(client, attempt_id, headers)  # every statement of a first submit seen once
+    other_client, other_id, other_headers, other_key = _start(app, setup, user=make_user("A0002"))
+    _answer_all(other_client, other_id, other_headers, other_key)
+    parsed: list[bytes] = []
+    parse = _queries._query2pg_nocache
+    monkeypatch.setattr(_queries, "_query2pg_nocache", lambda query, *args: parsed.append(query) or parse(
+        query, *args))
+    _submit(other_client, other_id, other_headers)
+    assert parsed == []
+    assert _finished(app, other_id).score == _points(app, other_id)
