@@ -33,7 +33,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -51,7 +51,7 @@ from exam.exams.models import Attempt, AttemptItem, Exam
 from exam.extensions import db
 from question_bank.types import QUESTION_TYPES
 
-_sqlite_writes = threading.Lock()
+_sqlite_writes = threading.Lock()  # SQLite: this process's write turn (one group writes at a time; see _group_commit)
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,8 @@ class _Job:
     savepoint: bool = False  # a job that may fail halfway is undone alone
     result: Any = None
     error: BaseException | None = None
-    done: bool = False
+    taken: bool = False  # by a group (set under the process's write turn)
+    done: threading.Event = field(default_factory=threading.Event)  # its group committed and synced, or failed
 
 
 _queue: list[_Job] = []
@@ -186,21 +187,26 @@ def _release_session() -> None:
 
 def _group_commit(job: _Job) -> Any:
     """SQLite: the writes of this process's threads that arrive together share one write transaction and one
-    commit. The thread holding the process's write lock runs every job queued so far in its own session's
-    transaction (BEGIN IMMEDIATE: the database's write lock, taken in turns with the other worker processes on
-    a lock file) and commits; then it syncs the log to disk, while the next group may already write, and only
-    then are the jobs done: a thread whose job ran meanwhile returns at once. A job's result is given only
-    after the sync that made it durable; when the commit fails, every job of the batch fails
+    commit. The thread holding the process's write turn takes every job queued so far and runs them in its own
+    session's transaction (BEGIN IMMEDIATE: the database's write lock, taken in turns with the other worker
+    processes on a lock file) and commits; then it gives up the turn and syncs the log to disk while the next
+    group of this process or the other already writes, and only then are the group's jobs done: each of their
+    threads waits for the sync of the group that took its job. A job's result is given only after the sync that
+    made it durable; when the commit or the sync fails, every job of the group fails
     (``exam.core.db.sqlite_group_writer``)."""
     _release_session()
     with _queue_lock:
         _queue.append(job)
+    batch: list[_Job] = []
+    database = db.engine.url.database
+    failed: BaseException | None = None
     with _sqlite_writes:
-        if not job.done:
+        if not job.taken:
             with _queue_lock:
                 batch = list(_queue)
                 _queue.clear()
-            database = db.engine.url.database
+            for each in batch:
+                each.taken = True
             try:
                 with sqlite_group_writer(database):
                     try:
@@ -209,13 +215,20 @@ def _group_commit(job: _Job) -> Any:
                     except Exception:  # nothing of the batch is stored
                         db.session.rollback()
                         raise
+            except Exception as exc:
+                failed = exc
+    if batch:  # this thread's group: synced outside the turn, then answered
+        try:
+            if failed is None:
                 sync_wal(database)
-            except Exception as exc:  # nothing of the batch is known to be stored: every job in it fails
-                for each in batch:
-                    each.error = each.error or exc
-            finally:
-                for each in batch:
-                    each.done = True
+        except Exception as exc:  # nothing of the batch is known to be stored: every job in it fails
+            failed = exc
+        finally:
+            for each in batch:
+                if failed is not None:
+                    each.error = each.error or failed
+                each.done.set()
+    job.done.wait()
     if job.error is not None:
         raise job.error
     return job.result

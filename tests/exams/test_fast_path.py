@@ -534,3 +534,47 @@ def test_a_first_submits_statements_are_parsed_once_per_process(app, setup, make
     _submit(other_client, other_id, other_headers)
     assert parsed == []
     assert _finished(app, other_id).score == _points(app, other_id)
+
+
+def test_the_next_group_writes_while_the_previous_one_syncs_and_each_is_answered_after_its_own_sync(
+        app, setup, make_user, monkeypatch):
+    import threading
+
+    _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    other_client, other_id, other_headers, other_key = _start(app, setup, user=make_user("A0002"))
+    first_syncing, release_first = threading.Event(), threading.Event()
+    real_sync, synced = core_db.sync_wal, []
+
+    def sync_wal(path):
+        if not synced:  # the first group's sync is held until the second group has written and synced
+            synced.append("first")
+            first_syncing.set()
+            assert release_first.wait(10)
+        else:
+            synced.append("second")
+        real_sync(path)
+
+    monkeypatch.setattr("exam.exams.hot.sync_wal", sync_wal)
+    answers = {}
+
+    def save(name, client_, attempt, headers_, response):
+        answers[name] = client_.put(f"/api/v1/attempts/{attempt}/items/1", json={"response": response, "seq": 3},
+                                    headers=headers_)
+
+    first = threading.Thread(target=save, args=("first", client, attempt_id, headers, key[1]))
+    first.start()
+    assert first_syncing.wait(10)
+    # the first save is committed, not yet synced, so not yet answered; the second writes and syncs meanwhile
+    second = threading.Thread(target=save, args=("second", other_client, other_id, other_headers, other_key[1]))
+    second.start()
+    second.join(10)
+    finished_meanwhile = "second" in answers
+    release_first.set()
+    first.join(10)
+    second.join(10)
+    assert finished_meanwhile, "the second group waited for the first group's sync"
+    assert synced == ["first", "second"]
+    for name in ("first", "second"):
+        assert answers[name].status_code == 200 and answers[name].json["saved"]
+    assert _stored(app, attempt_id, 1).response_seq == 3 and _stored(app, other_id, 1).response_seq == 3
