@@ -102,7 +102,7 @@ class Sampler:
         if len(inside) < 2:
             return None
         first, last = inside[0], inside[-1]
-        if last.total <= first.total or (first.load == 0 and self.load_pid):
+        if last.total <= first.total:
             return None
         figures = {name: round(getattr(last, name) - getattr(first, name), 3) for name in PARTIES}
         figures["from"], figures["to"], figures["seconds"] = first.at, last.at, round(last.at - first.at, 3)
