@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -482,7 +483,13 @@ _SUBMIT_PAPER = {
 _VERSIONS = text("SELECT id, created_at, type, options, answer FROM question_versions WHERE id IN :ids").bindparams(
     bindparam("ids", expanding=True)).columns(id=Integer(), type=String(), options=JSON(), answer=JSON())
 _CHECKED_ITEMS_MAX = 1000  # the sum of as many sequence numbers (each at most 2**53) stays within 64 bits
-_AWARD = "UPDATE attempt_items SET awarded = ? WHERE id = ?"  # SQLite, executemany of plain tuples
+# SQLite, the awards of a paper in one statement (up to _AWARD_ROWS items each): an executemany is one step per
+# row, and each step gives up the GIL and waits to take it back from the worker's other threads, all while the
+# group holds the database's write lock (``_award_sqlite``).
+_AWARD_ROWS = 500
+_AWARD_VALUES = "WITH v(id, awarded) AS (VALUES {rows}) UPDATE attempt_items SET awarded = v.awarded FROM v " \
+                "WHERE attempt_items.id = v.id"
+_AWARD_ONE_BY_ONE = "UPDATE attempt_items SET awarded = ? WHERE id = ?"  # SQLite before 3.33: no UPDATE ... FROM
 
 
 @dataclass(frozen=True)
@@ -700,12 +707,28 @@ def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, chec
         if won != 1 and checked:
             return None
         if won == 1 and awards:
-            conn.exec_driver_sql(_AWARD, awards)
+            _award_sqlite(conn, awards)
     if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
         raise _Lost()
     # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
     ops.attempt_finished(attempt_id, looked_up)
     return _body(status, finished_by, result, row, now)
+
+
+@functools.cache
+def _award_statement(rows: int) -> str:
+    return _AWARD_VALUES.format(rows=", ".join(["(?, ?)"] * rows))
+
+
+def _award_sqlite(conn, awards: list[tuple[float, int]]) -> None:
+    """SQLite: store the (awarded, item id) pairs, one statement per _AWARD_ROWS items."""
+    if sqlite3.sqlite_version_info < (3, 33):
+        conn.exec_driver_sql(_AWARD_ONE_BY_ONE, awards)
+        return
+    for start in range(0, len(awards), _AWARD_ROWS):
+        chunk = awards[start:start + _AWARD_ROWS]
+        conn.exec_driver_sql(_award_statement(len(chunk)),
+                             tuple(value for awarded, item_id in chunk for value in (item_id, awarded)))
 
 
 class _Lost(Exception):

@@ -578,3 +578,27 @@ def test_the_next_group_writes_while_the_previous_one_syncs_and_each_is_answered
     for name in ("first", "second"):
         assert answers[name].status_code == 200 and answers[name].json["saved"]
     assert _stored(app, attempt_id, 1).response_seq == 3 and _stored(app, other_id, 1).response_seq == 3
+
+
+@pytest.mark.parametrize("rows", [500, 3])
+def test_every_award_of_a_paper_is_stored_whatever_the_statements_it_takes(app, setup, monkeypatch, rows):
+    """SQLite stores a paper's awards a few hundred items per statement (hot._AWARD_ROWS); PostgreSQL in one."""
+    from exam.exams import hot
+    from tests.exams.test_api import count_statements
+
+    monkeypatch.setattr(hot, "_AWARD_ROWS", rows)
+    client, attempt_id, headers, key = _start(app, setup)
+    wrong = max(key)  # one answer left blank: 0 points for it, full points for the others
+    for position, response in key.items():
+        if position != wrong:
+            assert _save(client, attempt_id, headers, response, 1, position=position).json["saved"]
+    with count_statements(app) as statements:
+        _submit(client, attempt_id, headers)
+    with app.app_context():
+        items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)).all()
+        sqlite = db.engine.dialect.name == "sqlite"
+    assert [(i.position, i.awarded) for i in items] == [
+        (i.position, 0.0 if i.position == wrong else i.points) for i in items]
+    awarding = [q for q in statements if q.startswith(("WITH v(id, awarded)", "UPDATE attempt_items SET awarded"))]
+    assert len(awarding) == (-(-len(items) // rows) if sqlite else 0), awarding  # PostgreSQL: in the finish
+    assert _finished(app, attempt_id).score == sum(i.points for i in items if i.position != wrong)
