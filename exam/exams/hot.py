@@ -33,6 +33,7 @@ import functools
 import json
 import sqlite3
 import threading
+from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -467,17 +468,16 @@ JOIN question_versions qv ON qv.id = ai.question_version_id
 WHERE ai.attempt_id = :attempt_id
 ORDER BY ai.position
 """).columns(**_ITEM_TYPES)
-# (the exam's bands, repeated on every item's row, decoded once: ``_read_and_grade``)
-_SQLITE_PAPER_TYPES = {name: type_ for name, type_ in _PAPER_TYPES.items() if name != "bands"}
 # SQLite: the attempt and its items in one read (no row locks: outside the write lock the grade is checked under
-# it, ``_FINISH_CHECKED``; under it nothing else writes).
+# it, ``_FINISH_CHECKED``; under it nothing else writes). Read raw, each column converted as its type says
+# (``_read_paper_sqlite``): the exam's bands, repeated on every item's row, decoded once from bands_stored.
+_SQLITE_PAPER_TYPES = {name: type_ for name, type_ in _PAPER_TYPES.items() if name != "bands"}
 _SUBMIT_PAPER = {
-    by_token: text(_PAPER_SQL.format(
-        owner_join=join, owner_where=where, items=",\n       " + _ITEMS_SQL,
+    by_token: _PAPER_SQL.format(
+        owner_join=join, owner_where=where.replace(":active", "1"), items=",\n       " + _ITEMS_SQL,
         items_join=("\nLEFT JOIN attempt_items ai ON ai.attempt_id = a.id"
                     "\nLEFT JOIN question_versions qv ON qv.id = ai.question_version_id"),
-        order="\nORDER BY ai.position"))
-    .bindparams(*([_ACTIVE] if by_token else [])).columns(**_SQLITE_PAPER_TYPES, **_ITEM_TYPES)
+        order="\nORDER BY ai.position")
     for by_token, (join, where) in _OWNER_JOIN.items()
 }
 _VERSIONS = text("SELECT id, created_at, type, options, answer FROM question_versions WHERE id IN :ids").bindparams(
@@ -626,8 +626,7 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
     params.update({"token_hash": owner.token_hash} if by_token else {"user_id": owner.user_id})
     sqlite = conn.dialect.name == "sqlite"
     if sqlite:
-        rows = conn.execute(_SUBMIT_PAPER[by_token], params).all()
-        row = rows[0] if rows else None
+        rows, row = _read_paper_sqlite(conn, by_token, params)
     else:
         row = conn.execute(_SUBMIT_ATTEMPT[by_token], params).first()
     if row is None:
@@ -637,7 +636,7 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
                                                    "passed": row.passed, "band": row.band}, row, now)
     # Read after the lock (or checked under it): every save acknowledged before this point is graded. Items as
     # plain tuples (_ITEM_TYPES' order): a row's attribute costs a lookup by name, and a paper has dozens.
-    items = ([tuple(r)[_PAPER_WIDTH:] for r in rows if r[_PAPER_WIDTH] is not None] if sqlite
+    items = (rows if sqlite
              else [tuple(r) for r in conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id})])
     versions = _grading_versions(conn, items)
     partial = row.multiple_scoring == "partial"
@@ -656,6 +655,46 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
                  "bands_stored": row.bands_stored, "n": len(items),
                  "seqs": sum(item[2] for item in items), "ids": sum(item[0] for item in items)}
     return _Graded(row, awards, result, basis)
+
+
+@functools.cache
+def _sqlite_paper_conversions(dialect) -> tuple[type, tuple, tuple]:
+    """SQLite: the paper's row type (the attempt's columns by name), the attempt columns' conversions and the
+    item columns' (each None or the dialect's own result processor of the column's type, as a typed read
+    applies them)."""
+    names = list(_PAPER_TYPES)
+    names.insert(names.index("bands") + 1, "bands_stored")  # _PAPER_SQL's order
+
+    def process(type_):
+        return type_.dialect_impl(dialect).result_processor(dialect, None) if type_ is not None else None
+
+    # bands: decoded once from bands_stored (``_read_and_grade``); version_created: as stored
+    attempt = tuple(process(_SQLITE_PAPER_TYPES.get(name)) for name in names)
+    item = tuple(process(type_) for type_ in _ITEM_TYPES.values()) + (None,)
+    return namedtuple("_PaperRow", names), attempt, item
+
+
+def _read_paper_sqlite(conn, by_token: bool, params: dict) -> tuple[list[tuple], Any]:
+    """SQLite: the attempt and its items in one raw read, each attempt column converted once (a typed read
+    converted the attempt's columns again on every item's row: twice the time of the read itself). Returns the
+    items (``_ITEM_TYPES``' order) and the attempt's row, or ([], None)."""
+    rows = conn.exec_driver_sql(_SUBMIT_PAPER[by_token], params).fetchall()
+    if not rows:
+        return [], None
+    row_type, attempt, item = _sqlite_paper_conversions(conn.dialect)
+    first = rows[0]
+    row = row_type(*(value if convert is None else convert(value)
+                     for value, convert in zip(first[:_PAPER_WIDTH], attempt, strict=True)))
+    converted = [(i, convert) for i, convert in enumerate(item) if convert is not None]
+    items = []
+    for r in rows:
+        if r[_PAPER_WIDTH] is None:  # the outer join's one row of an attempt without items
+            continue
+        values = list(r[_PAPER_WIDTH:])
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        items.append(tuple(values))
+    return items, row
 
 
 def _finish(conn, owner: Owner, attempt_id: int, now: datetime) -> dict | None:

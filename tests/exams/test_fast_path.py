@@ -602,3 +602,35 @@ def test_every_award_of_a_paper_is_stored_whatever_the_statements_it_takes(app, 
     awarding = [q for q in statements if q.startswith(("WITH v(id, awarded)", "UPDATE attempt_items SET awarded"))]
     assert len(awarding) == (-(-len(items) // rows) if sqlite else 0), awarding  # PostgreSQL: in the finish
     assert _finished(app, attempt_id).score == sum(i.points for i in items if i.position != wrong)
+
+
+def test_sqlites_raw_read_of_a_paper_converts_every_column_as_the_models_do(app, setup):
+    from exam.accounts.models import ApiToken
+    from exam.exams import hot
+    from exam.exams.models import Exam
+
+    _sqlite_only(app)
+    client, attempt_id, headers, key = _start(app, setup)
+    _answer_all(client, attempt_id, headers, key)
+    _submit(client, attempt_id, headers)  # finished: score, passed and band set
+    token_hash = ApiToken.digest(headers["Authorization"].split()[1])
+    with app.app_context():
+        conn = db.session.connection()
+        for params in ({"attempt_id": attempt_id, "token_hash": token_hash}, {"attempt_id": attempt_id,
+                                                                             "user_id": setup["examinee"].id}):
+            items, row = hot._read_paper_sqlite(conn, "token_hash" in params, params)
+            attempt = db.session.get(Attempt, attempt_id)
+            exam = db.session.get(Exam, attempt.exam_id)
+            assert (row.id, row.status, row.deadline, row.finished_by, row.score, row.max_score, row.passed,
+                    row.band) == (attempt.id, attempt.status, attempt.deadline, attempt.finished_by, attempt.score,
+                                  attempt.max_score, attempt.passed, attempt.band)
+            assert isinstance(row.passed, bool) and row.passed is True
+            assert (row.multiple_scoring, row.pass_mark, row.show_results, row.closes_at, row.exam_status) == (
+                exam.multiple_scoring, exam.pass_mark, exam.show_results, exam.closes_at, exam.status)
+            stored = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)
+                                        .order_by(AttemptItem.position)).all()
+            assert [item[:5] for item in items] == [
+                (i.id, i.response, i.response_seq, i.points, i.question_version_id) for i in stored]
+        assert hot._read_paper_sqlite(conn, True, {"attempt_id": attempt_id, "token_hash": "no such token"}) == (
+            [], None)
+        db.session.rollback()
