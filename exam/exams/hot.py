@@ -490,6 +490,7 @@ _AWARD_ROWS = 500
 _AWARD_VALUES = "WITH v(id, awarded) AS (VALUES {rows}) UPDATE attempt_items SET awarded = v.awarded FROM v " \
                 "WHERE attempt_items.id = v.id"
 _AWARD_ONE_BY_ONE = "UPDATE attempt_items SET awarded = ? WHERE id = ?"  # SQLite before 3.33: no UPDATE ... FROM
+_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
 
 @dataclass(frozen=True)
@@ -659,9 +660,9 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
 
 @functools.cache
 def _sqlite_paper_conversions(dialect) -> tuple[type, tuple, tuple]:
-    """SQLite: the paper's row type (the attempt's columns by name), the attempt columns' conversions and the
-    item columns' (each None or the dialect's own result processor of the column's type, as a typed read
-    applies them)."""
+    """SQLite: the paper's row type (the attempt's columns by name), the attempt columns' conversions (each None
+    or the dialect's own result processor of the column's type, as a typed read applies them), and the item
+    columns that have one, as (index, conversion)."""
     names = list(_PAPER_TYPES)
     names.insert(names.index("bands") + 1, "bands_stored")  # _PAPER_SQL's order
 
@@ -670,7 +671,8 @@ def _sqlite_paper_conversions(dialect) -> tuple[type, tuple, tuple]:
 
     # bands: decoded once from bands_stored (``_read_and_grade``); version_created: as stored
     attempt = tuple(process(_SQLITE_PAPER_TYPES.get(name)) for name in names)
-    item = tuple(process(type_) for type_ in _ITEM_TYPES.values()) + (None,)
+    item = tuple((i, convert) for i, type_ in enumerate(_ITEM_TYPES.values())
+                 if (convert := process(type_)) is not None)
     return namedtuple("_PaperRow", names), attempt, item
 
 
@@ -685,13 +687,12 @@ def _read_paper_sqlite(conn, by_token: bool, params: dict) -> tuple[list[tuple],
     first = rows[0]
     row = row_type(*(value if convert is None else convert(value)
                      for value, convert in zip(first[:_PAPER_WIDTH], attempt, strict=True)))
-    converted = [(i, convert) for i, convert in enumerate(item) if convert is not None]
     items = []
     for r in rows:
         if r[_PAPER_WIDTH] is None:  # the outer join's one row of an attempt without items
             continue
         values = list(r[_PAPER_WIDTH:])
-        for i, convert in converted:
+        for i, convert in item:
             values[i] = convert(values[i])
         items.append(tuple(values))
     return items, row
@@ -761,7 +762,7 @@ def _award_statement(rows: int) -> str:
 
 def _award_sqlite(conn, awards: list[tuple[float, int]]) -> None:
     """SQLite: store the (awarded, item id) pairs, one statement per _AWARD_ROWS items."""
-    if sqlite3.sqlite_version_info < (3, 33):
+    if not _UPDATE_FROM:
         conn.exec_driver_sql(_AWARD_ONE_BY_ONE, awards)
         return
     for start in range(0, len(awards), _AWARD_ROWS):
