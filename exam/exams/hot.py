@@ -11,10 +11,12 @@ enforced inside the statements themselves:
   updates are one statement (a data-modifying CTE) run in autocommit: two round trips per save, no BEGIN/COMMIT.
   On SQLite they run in the write transaction the request opens (``BEGIN IMMEDIATE``, exam/core/db.py);
 - submit: on PostgreSQL the attempt row is locked first (``FOR UPDATE``), then the items are read and graded,
-  then the attempt is finished ``WHERE status = 'in_progress'``; on SQLite the paper is read and graded before
-  the write lock and finished under it only if nothing the grade used has changed (else graded again under the
-  lock). Either way a save acknowledged before the submit is in the graded paper, and a save after it is refused
-  (the touch finds no open attempt). The question versions' grading facts never change and are kept per process.
+  then the attempt is finished ``WHERE status = 'in_progress'``; the submits of one process that arrive together
+  do this together, in one transaction of a fixed handful of statements (``_submit_pg``); on SQLite the paper is
+  read and graded before the write lock and finished under it only if nothing the grade used has changed (else
+  graded again under the lock). Either way a save acknowledged before the submit is in the graded paper, and a
+  save after it is refused (the touch finds no open attempt). The question versions' grading facts never change
+  and are kept per process.
 
 On SQLite the checks read without the write lock, and the writes of one process (saves and submits) queue on a
 process-wide lock and share one transaction and one commit (a group commit: one fsync for the writes that arrived
@@ -24,7 +26,7 @@ synced after the commit, outside the write lock (``exam.core.db.sqlite_group_wri
 
 A function returns None when the statement finds no attempt item for that owner (a bad token, somebody else's
 attempt, no such position): the caller then takes the ordinary path, which answers 401 or 404 as before.
-Finishing calls ``operations.attempt_finished``, the one place every finished attempt passes.
+Finishing calls ``operations.attempts_finished``, the one place every finished attempt passes.
 """
 
 from __future__ import annotations
@@ -236,22 +238,56 @@ def _group_commit(job: _Job) -> Any:
     return job.result
 
 
+_GROUP_FINISHED = "exam_day.group_finished"  # session.info: the attempts the group's jobs finished, in order
+
+
+class _FollowFailed(Exception):
+    """What follows the group's finishes (``ops.attempts_finished``) failed: the group runs again without it."""
+
+
 def _run_batch(batch: list[_Job]) -> None:
-    """Each job in the session's transaction; a job marked ``savepoint`` that fails is undone alone (a job alone in
-    its batch needs no savepoint: when it fails, the whole transaction is undone)."""
+    """Each job in the session's transaction, then what follows the attempts they finished, once for all of them
+    (``ops.attempts_finished``: the reports' aggregates of a group's first results are two statements, not two
+    per submit). When that fails, nothing of the group is kept and it runs again with each submit followed up in
+    its own job, so that the failure is the job's own."""
+    try:
+        _run_jobs(batch, together=True)
+    except _FollowFailed:
+        db.session.rollback()
+        for each in batch:
+            each.result = each.error = None
+        _run_jobs(batch, together=False)
+
+
+def _run_jobs(batch: list[_Job], *, together: bool) -> None:
+    """A job marked ``savepoint`` that fails is undone alone (a job alone in its batch needs no savepoint: when it
+    fails, the whole transaction is undone)."""
     conn = db.session.connection()
     alone = len(batch) == 1
-    for each in batch:
-        nested = conn.begin_nested() if each.savepoint and not alone else None
+    finished: list[int] = []
+    if together:
+        db.session.info[_GROUP_FINISHED] = finished
+    try:
+        for each in batch:
+            nested = conn.begin_nested() if each.savepoint and not alone else None
+            mark = len(finished)
+            try:
+                each.result = each.run(conn)
+                if nested is not None:
+                    nested.commit()
+            except Exception as exc:
+                if nested is None:
+                    raise
+                nested.rollback()
+                del finished[mark:]
+                each.error = exc
+    finally:
+        db.session.info.pop(_GROUP_FINISHED, None)
+    if finished:
         try:
-            each.result = each.run(conn)
-            if nested is not None:
-                nested.commit()
+            ops.attempts_finished(finished)
         except Exception as exc:
-            if nested is None:
-                raise
-            nested.rollback()
-            each.error = exc
+            raise _FollowFailed() from exc
 
 
 def _store(params: dict):
@@ -433,9 +469,11 @@ def _store_known(params: dict, by_token: bool):
 
 # Statements as text with typed result columns, one per kind of owner: built once, no per-request statement
 # building or cache-key walk.
+_PAPER_COLUMNS = """a.id, a.status, a.deadline, a.finished_by, a.score, a.max_score, a.passed, a.band,
+       e.multiple_scoring, e.pass_mark, e.bands, e.bands AS bands_stored, e.show_results, e.closes_at,
+       e.status AS exam_status"""
 _PAPER_SQL = """
-SELECT a.id, a.status, a.deadline, a.finished_by, a.score, a.max_score, a.passed, a.band, e.multiple_scoring,
-       e.pass_mark, e.bands, e.bands AS bands_stored, e.show_results, e.closes_at, e.status AS exam_status{items}
+SELECT """ + _PAPER_COLUMNS + """{items}
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 {owner_join}{items_join}
@@ -468,6 +506,29 @@ JOIN question_versions qv ON qv.id = ai.question_version_id
 WHERE ai.attempt_id = :attempt_id
 ORDER BY ai.position
 """).columns(**_ITEM_TYPES)
+# PostgreSQL, the submits of one process that arrive together (``_submit_together``): their attempts locked in
+# the order of their ids (every such statement locks in one order), each found through its owner (its token's
+# hash or its user's id, the other NULL; ``n``: its place in the lists), then their items.
+_SUBMIT_ATTEMPTS = text(f"""
+SELECT j.n, {_PAPER_COLUMNS}
+FROM unnest(CAST(:attempt_ids AS integer[]), CAST(:token_hashes AS text[]), CAST(:user_ids AS integer[]))
+     WITH ORDINALITY AS j(attempt_id, token_hash, user_id, n)
+JOIN attempts a ON a.id = j.attempt_id
+JOIN exams e ON e.id = a.exam_id
+WHERE a.user_id = j.user_id
+   OR EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
+              WHERE t.token_hash = j.token_hash AND t.user_id = a.user_id AND t.revoked_at IS NULL AND u.active)
+ORDER BY a.id
+FOR UPDATE OF a
+""").bindparams(bindparam("attempt_ids", type_=ARRAY(Integer())), bindparam("token_hashes", type_=ARRAY(String())),
+                bindparam("user_ids", type_=ARRAY(Integer()))).columns(n=Integer(), **_PAPER_TYPES)
+_SUBMIT_ITEMS_OF = text(f"""
+SELECT ai.attempt_id, {_ITEMS_SQL}
+FROM attempt_items ai
+JOIN question_versions qv ON qv.id = ai.question_version_id
+WHERE ai.attempt_id = ANY(CAST(:attempt_ids AS integer[]))
+ORDER BY ai.attempt_id, ai.position
+""").bindparams(bindparam("attempt_ids", type_=ARRAY(Integer()))).columns(attempt_id=Integer(), **_ITEM_TYPES)
 # SQLite: the attempt and its items in one read (no row locks: outside the write lock the grade is checked under
 # it, ``_FINISH_CHECKED``; under it nothing else writes). Read raw, each column converted as its type says
 # (``_read_paper_sqlite``): the exam's bands, repeated on every item's row, decoded once from bands_stored.
@@ -576,6 +637,40 @@ LEFT JOIN ({item_stats.LOOKUP_SQL}) AS lookup ON true
         won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
 
 
+@functools.cache
+def _finish_pg_together():
+    """PostgreSQL, several locked attempts graded (``_submit_together``): their awards, their finishes (each with
+    its own columns) and the reports' lookup of them, in one statement."""
+    from exam.reports import item_stats
+
+    return text(f"""
+WITH awards AS (
+    UPDATE attempt_items SET awarded = v.awarded
+    FROM unnest(CAST(:award_attempts AS integer[]), CAST(:award_items AS integer[]),
+                CAST(:awards AS double precision[])) AS v(attempt_id, id, awarded)
+    WHERE attempt_items.attempt_id = v.attempt_id AND attempt_items.id = v.id
+    RETURNING 1
+), finished AS (
+    UPDATE attempts SET status = f.status, finished_at = f.finished_at, finished_by = f.finished_by,
+                        version = version + 1, score = f.score, max_score = f.max_score, passed = f.passed,
+                        band = f.band
+    FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS text[]), CAST(:finished_ats AS timestamp[]),
+                CAST(:finished_bys AS text[]), CAST(:scores AS double precision[]),
+                CAST(:max_scores AS double precision[]), CAST(:passeds AS boolean[]), CAST(:bands AS text[]))
+         AS f(id, status, finished_at, finished_by, score, max_score, passed, band)
+    WHERE attempts.id = f.id AND attempts.status = 'in_progress'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded, lookup.*
+FROM (SELECT 1) AS one
+LEFT JOIN ({item_stats.LOOKUP_SQL}) AS lookup ON true
+""").bindparams(*(bindparam(name, type_=ARRAY(Integer())) for name in ("award_attempts", "award_items", "ids")),
+                *(bindparam(name, type_=ARRAY(Float())) for name in ("awards", "scores", "max_scores")),
+                *(bindparam(name, type_=ARRAY(String())) for name in ("statuses", "finished_bys", "bands")),
+                bindparam("finished_ats", type_=ARRAY(DateTime())), bindparam("passeds", type_=ARRAY(Boolean())),
+                item_stats.LOOKUP_IDS).columns(won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
+
+
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
     """The submit answer: as ``exam.api.exams.attempt_result``, scores only when the exam shows them now."""
     body = {"status": status, "finished_by": finished_by}
@@ -592,18 +687,151 @@ def submit(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     graded has changed since (else grades again under the lock) and writes; on PostgreSQL it runs in its own
     transaction, the attempt row locked first. None when this owner has no such attempt (the caller answers
     401/404 the ordinary way)."""
+    if _is_sqlite():
+        return _submit_sqlite(owner, attempt_id, now)
+    return _submit_pg(owner, attempt_id, now)
+
+
+def _submit_alone(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """PostgreSQL: one submit in its own transaction, the attempt row locked first."""
     try:
-        if _is_sqlite():
-            return _submit_sqlite(owner, attempt_id, now)
         body = _finish(db.session.connection(), owner, attempt_id, now)
     except _Lost:
         db.session.rollback()
         return None
+    except BaseException:
+        db.session.rollback()
+        raise
     if body is None:
         db.session.rollback()
     else:
         db.session.commit()
     return body
+
+
+@dataclass
+class _Submit:
+    """PostgreSQL: one submit waiting for its process's submit turn (``_submit_pg``)."""
+
+    owner: Owner
+    attempt_id: int
+    now: datetime
+    result: Any = None
+    error: BaseException | None = None
+    taken: bool = False  # by a turn (set under it)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_pg_turn = threading.Lock()  # PostgreSQL: this process's submit turn
+_pg_submits: list[_Submit] = []
+
+
+def _submit_pg(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
+    """PostgreSQL: the submits of this process's threads that arrive together finish in one transaction. The
+    thread holding the process's submit turn takes every submit queued so far and finishes them with a fixed
+    handful of statements (``_submit_together``), whatever their number: on the exam day's last minute a
+    submit's cost was mostly its round trips and statements, not its rows. Each request waits until the
+    transaction that finished its attempt has committed. When that transaction fails, nothing of it is stored
+    and each of its submits runs again alone, so one submit's failure is its own."""
+    _release_session()
+    job = _Submit(owner, attempt_id, now)
+    with _queue_lock:
+        _pg_submits.append(job)
+    with _pg_turn:
+        if not job.taken:
+            with _queue_lock:
+                batch = list(_pg_submits)
+                _pg_submits.clear()
+            for each in batch:
+                each.taken = True
+            try:
+                _run_submits(batch)
+            finally:
+                for each in batch:
+                    if not each.done.is_set():
+                        each.error = each.error or RuntimeError("submit not run")
+                        each.done.set()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    return job.result
+
+
+def _run_submits(batch: list[_Submit]) -> None:
+    """Finish the batch together in the session's transaction, each attempt once (a second submit of an attempt
+    in the batch runs alone after it, and answers the state); alone when the batch fails or is one submit."""
+    together, alone, seen = [], [], set()
+    for job in batch:
+        (alone if job.attempt_id in seen else together).append(job)
+        seen.add(job.attempt_id)
+    if len(together) > 1:
+        try:
+            results = _submit_together(db.session.connection(), together)
+            db.session.commit()
+        except Exception:  # nothing of the batch is stored: each runs alone
+            db.session.rollback()
+            alone = batch
+        else:
+            for job, body in zip(together, results, strict=True):
+                job.result = body
+                job.done.set()
+    else:
+        alone = batch
+    for job in alone:
+        try:
+            job.result = _submit_alone(job.owner, job.attempt_id, job.now)
+        except Exception as exc:
+            job.error = exc
+        job.done.set()
+
+
+def _submit_together(conn, jobs: list[_Submit]) -> list[dict | None]:
+    """PostgreSQL: read, grade and finish several attempts (distinct) in the caller's transaction, as
+    ``_finish`` does one: the attempts locked first (in the order of their ids), then their items read (a new
+    statement: every save committed before the locks were taken is seen). Returns each job's answer, None where
+    the owner has no such attempt."""
+    found = {row.n - 1: row for row in conn.execute(_SUBMIT_ATTEMPTS, {
+        "attempt_ids": [job.attempt_id for job in jobs],
+        "token_hashes": [job.owner.token_hash if job.owner.user_id is None else None for job in jobs],
+        "user_ids": [job.owner.user_id for job in jobs]})}
+    bodies: list[dict | None] = [None] * len(jobs)
+    open_jobs = []
+    for i, job in enumerate(jobs):
+        row = found.get(i)
+        if row is None:
+            continue
+        if row.status != "in_progress":
+            bodies[i] = _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                                            "passed": row.passed, "band": row.band}, row, job.now)
+        else:
+            open_jobs.append((i, job, row))
+    if not open_jobs:
+        return bodies
+    papers: dict[int, list[tuple]] = {job.attempt_id: [] for _, job, _ in open_jobs}
+    for item in conn.execute(_SUBMIT_ITEMS_OF, {"attempt_ids": list(papers)}):
+        papers[item[0]].append(tuple(item)[1:])
+    versions = _grading_versions(conn, [item for items in papers.values() for item in items])
+    finishes = []
+    awards: list[tuple[int, float, int]] = []  # (attempt, awarded, item)
+    for i, job, row in open_jobs:
+        graded = _grade(row, papers[job.attempt_id], versions, sqlite=False, checked=False)
+        finishes.append((i, job, graded, _finish_values(job.attempt_id, graded, job.now)))
+        awards.extend((job.attempt_id, awarded, item_id) for awarded, item_id in graded.awards)
+    ids = [job.attempt_id for _, job, _, _ in finishes]
+    columns = {name: [finish[name] for *_, finish in finishes]
+               for name in ("status", "finished_at", "finished_by", "score", "max_score", "passed", "band")}
+    rows = conn.execute(_finish_pg_together(), {
+        "award_attempts": [a for a, _, _ in awards], "awards": [w for _, w, _ in awards],
+        "award_items": [item for _, _, item in awards], "ids": ids, "statuses": columns["status"],
+        "finished_ats": columns["finished_at"], "finished_bys": columns["finished_by"], "scores": columns["score"],
+        "max_scores": columns["max_score"], "passeds": columns["passed"], "bands": columns["band"],
+        "attempt_ids": ids}).all()
+    if rows[0].won != len(ids):  # cannot happen under the locks; never finish twice: each runs alone
+        raise _Lost()
+    ops.attempts_finished(ids, [tuple(r)[2:] for r in rows if r.exam_id is not None])
+    for i, job, graded, finish in finishes:
+        bodies[i] = _body(finish["status"], finish["finished_by"], graded.result, graded.row, job.now)
+    return bodies
 
 
 @dataclass
@@ -639,7 +867,12 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
     # plain tuples (_ITEM_TYPES' order): a row's attribute costs a lookup by name, and a paper has dozens.
     items = (rows if sqlite
              else [tuple(r) for r in conn.execute(_SUBMIT_ITEMS, {"attempt_id": attempt_id})])
-    versions = _grading_versions(conn, items)
+    return _grade(row, items, _grading_versions(conn, items), sqlite=sqlite, checked=sqlite and not lock)
+
+
+def _grade(row, items: list[tuple], versions: dict, *, sqlite: bool, checked: bool) -> _Graded:
+    """Grade an open attempt's items (``_ITEM_TYPES``' order) with their versions' grading facts; ``checked``:
+    SQLite, graded outside the write lock (the basis of ``_FINISH_CHECKED`` is kept)."""
     partial = row.multiple_scoring == "partial"
     graded, awards = [], []
     for item_id, response, _seq, points, version_id, version_created in items:
@@ -651,7 +884,7 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
     bands = json.loads(row.bands_stored) if sqlite and row.bands_stored is not None else row.bands
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=bands), graded)  # transient: the bands' rules
     basis = None
-    if sqlite and not lock and len(items) <= _CHECKED_ITEMS_MAX:
+    if checked and len(items) <= _CHECKED_ITEMS_MAX:
         basis = {"deadline": row.deadline, "multiple_scoring": row.multiple_scoring, "pass_mark": row.pass_mark,
                  "bands_stored": row.bands_stored, "n": len(items),
                  "seqs": sum(item[2] for item in items), "ids": sum(item[0] for item in items)}
@@ -725,14 +958,19 @@ def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     return _group_commit(_Job(run, savepoint=True))
 
 
+def _finish_values(attempt_id: int, graded: _Graded, now: datetime) -> dict:
+    """The finished attempt's columns: submitted by the examinee, or expired when past the deadline."""
+    past_deadline = now > graded.row.deadline
+    return {"attempt_id": attempt_id, "status": "expired" if past_deadline else "submitted", "finished_at": now,
+            "finished_by": "deadline" if past_deadline else "examinee", **graded.result}
+
+
 def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, checked: bool = False) -> dict | None:
     """Finish the attempt with its grades; ``checked`` (SQLite, graded outside the lock): only if nothing the grade
     depends on has changed since, else None and nothing written."""
     row, awards, result = graded.row, graded.awards, graded.result
-    past_deadline = now > row.deadline
-    status = "expired" if past_deadline else "submitted"
-    finished_by = "deadline" if past_deadline else "examinee"
-    finish = {"attempt_id": attempt_id, "status": status, "finished_at": now, "finished_by": finished_by, **result}
+    finish = _finish_values(attempt_id, graded, now)
+    status, finished_by = finish["status"], finish["finished_by"]
     looked_up = None  # the reports' lookup, when the finish read it
     if conn.dialect.name == "postgresql":
         # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
@@ -750,8 +988,13 @@ def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, chec
             _award_sqlite(conn, awards)
     if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
         raise _Lost()
-    # In the transaction that finished it; on SQLite possibly in another request's thread (the group's).
-    ops.attempt_finished(attempt_id, looked_up)
+    # In the transaction that finished it; on SQLite possibly in another request's thread (the group's), and
+    # once for all of the group's finishes, after them (``_run_jobs``).
+    group = db.session.info.get(_GROUP_FINISHED)
+    if group is not None:
+        group.append(attempt_id)
+    else:
+        ops.attempt_finished(attempt_id, looked_up)
     return _body(status, finished_by, result, row, now)
 
 

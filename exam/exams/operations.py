@@ -585,11 +585,17 @@ def finish_attempt(attempt: Attempt, *, by: str = "examinee", now: datetime | No
 
 
 def attempt_finished(attempt_id: int, looked_up: list[tuple] | None = None) -> None:
-    """Every attempt passes here once, in the transaction that finished and graded it, whichever path finished
-    it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam day's
-    submit in ``exam.exams.hot.submit``. What follows a finish is called here: the reports' kept aggregates
-    (``looked_up``: their lookup of this attempt, when the caller read it with the finish)."""
-    _results_changed([attempt_id], looked_up)
+    """``attempts_finished`` for one attempt."""
+    attempts_finished([attempt_id], looked_up)
+
+
+def attempts_finished(attempt_ids: list[int], looked_up: list[tuple] | None = None) -> None:
+    """Every finished attempt passes here once, in the transaction that finished and graded it, whichever path
+    finished it: ``finish_attempt`` (deadline, focus limit, the exam page's form, a session submit) and the exam
+    day's submit in ``exam.exams.hot.submit`` (the submits finished together, on PostgreSQL in one transaction and
+    on SQLite in one group commit, pass together). What follows a finish is called here: the reports' kept
+    aggregates (``looked_up``: their lookup of these attempts, when the caller read it with the finish)."""
+    _results_changed(list(attempt_ids), looked_up)
 
 
 def _results_changed(attempt_ids: list[int], looked_up: list[tuple] | None = None) -> None:

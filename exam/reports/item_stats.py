@@ -24,6 +24,7 @@ current counting rule; otherwise they count from the raw rows (see ``exam.report
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Float,
     Integer,
     String,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from exam.accounts.models import User
@@ -118,13 +120,21 @@ def _shard(dialect: str):
 
 def item_rows(exam_ids: list[int], dialect: str):
     """``exam_item_stats`` rows of the exams, from the answers of the counting attempts in ``exam_results``."""
+    return _counted_item_rows(ExamResult.__table__, dialect).where(ExamResult.exam_id.in_(exam_ids))
+
+
+def _counted_item_rows(results, dialect: str):
+    """Item sums of the counting attempts of ``results`` (``exam_results`` or rows of its columns ``exam_id``,
+    ``attempt_id``, ``percent``), in one order (every writer locks the sums in one order: by version and choice,
+    as one attempt's sums are, then by shard)."""
     shard = _shard(dialect)
-    columns, choice = _item_columns(ExamResult.exam_id, ExamResult.percent, 1, shard)
-    return (select(*columns).select_from(ExamResult)
-            .join(AttemptItem, AttemptItem.attempt_id == ExamResult.attempt_id)
+    columns, choice = _item_columns(results.c.exam_id, results.c.percent, 1, shard)
+    return (select(*columns).select_from(results)
+            .join(AttemptItem, AttemptItem.attempt_id == results.c.attempt_id)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
-            .where(ExamResult.exam_id.in_(exam_ids), AttemptItem.awarded.is_not(None))
-            .group_by(ExamResult.exam_id, AttemptItem.question_version_id, choice, shard))
+            .where(AttemptItem.awarded.is_not(None))
+            .group_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard)
+            .order_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard))
 
 
 def _attempt_item_rows(dialect: str, sign: int, attempt_id=None, percent=None):
@@ -200,15 +210,16 @@ class _Compiled:
         return conn.exec_driver_sql(compiled.string, args)
 
 
-def _build_result_upsert(dialect: str):
-    """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt."""
+def _build_result_upsert(dialect: str, people=None):
+    """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt. ``people``:
+    the bound array of several people's ids instead (PostgreSQL)."""
+    people = [bindparam("user_id", None, type_=Integer)] if people is None else people
     upsert = _insert(dialect)(ExamResult).from_select(
-        list(RESULT_COLUMNS),
-        result_rows([bindparam("exam_id", None, type_=Integer)], [bindparam("user_id", None, type_=Integer)]))
+        list(RESULT_COLUMNS), result_rows([bindparam("exam_id", None, type_=Integer)], people))
     upsert = upsert.on_conflict_do_update(
         index_elements=[ExamResult.exam_id, ExamResult.user_id],
         set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
-    return upsert.returning(ExamResult.attempt_id, ExamResult.percent)
+    return upsert.returning(ExamResult.exam_id, ExamResult.attempt_id, ExamResult.percent)
 
 
 _upsert_result = _Compiled(_build_result_upsert, "exam_id", "user_id")
@@ -222,6 +233,33 @@ def _build_result_add_items(dialect: str):
 
 
 _upsert_result_add_items = _Compiled(_build_result_add_items, "exam_id", "user_id")
+
+
+def _bound_people(dialect: str):
+    """The people of a statement for several people, bound as one parameter ``user_ids`` (a list): an array on
+    PostgreSQL, a JSON array read by ``json_each`` on SQLite."""
+    if dialect == "postgresql":
+        return bindparam("user_ids", None, type_=ARRAY(Integer))
+    return select(literal_column("value", Integer)).select_from(
+        func.json_each(bindparam("user_ids", None, type_=JSON))).scalar_subquery()
+
+
+def _build_results_add_items(dialect: str):
+    """PostgreSQL, people of one exam none of whom has a result so far (``user_ids``): their rows, and the item sums
+    of their counting attempts added, in one statement, the sums aggregated over the people (the exam day's
+    submits that finish together: ``exam.exams.hot``)."""
+    result = _build_result_upsert(dialect, _bound_people(dialect)).cte("new_results")
+    return _items_upsert(dialect, _counted_item_rows(result, dialect)).add_cte(result)
+
+
+_upsert_results_add_items = _Compiled(_build_results_add_items, "exam_id", "user_ids")
+# SQLite (no writes in a WITH): the rows of people of one exam, then the item sums of their counting attempts
+_upsert_results = _Compiled(lambda dialect: _build_result_upsert(dialect, _bound_people(dialect)),
+                            "exam_id", "user_ids")
+_add_results_items = _Compiled(lambda dialect: _items_upsert(dialect, _counted_item_rows(
+    ExamResult.__table__, dialect).where(ExamResult.exam_id == bindparam("exam_id", None, type_=Integer),
+                                         ExamResult.user_id.in_(_bound_people(dialect)))),
+    "exam_id", "user_ids")
 _add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),
                                "exam_id", "attempt_id", "percent")
 _subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, -1)),
@@ -260,14 +298,16 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
     """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
 
     Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
-    item sums; on PostgreSQL the two upserts are one statement), two more when a resit replaces the counting
-    attempt; the first result of a new exam also writes the exam's state row. ``looked_up``: the rows of
+    item sums; on PostgreSQL the two upserts are one statement, one for all the people of an exam who have no
+    result so far), two more when a resit replaces the counting attempt; the first result of a new exam also
+    writes the exam's state row. ``looked_up``: the rows of
     ``LOOKUP_SQL`` for these attempts, read by the caller in the transaction after they changed."""
     pending: set[int] = session.info.setdefault(PENDING, set())
     changed = list(attempt_ids)
     rows = looked_up if looked_up is not None else session.connection().execute(
         _lookup, {"attempt_ids": changed}).all()
     postgresql = session.connection().dialect.name == "postgresql"
+    first_results: dict[int, set[int]] = {}  # PostgreSQL: exam -> people without a result so far
     for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
             continue
@@ -279,10 +319,10 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
         elif rule != rule_for(counting_rule) or old_attempt in changed:
             pending.add(exam_id)  # no aggregates yet, another rule, or the counted answers changed: rebuild
             continue
-        if old_attempt is None and postgresql:  # the person's first result: the row, then its items, at once
-            _upsert_result_add_items(session, exam_id=exam_id, user_id=user_id)
+        if old_attempt is None:  # the person's first result: below, with the others of the exam
+            first_results.setdefault(exam_id, set()).add(user_id)
             continue
-        new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=user_id).one()
+        _, new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=user_id).one()
         if new_attempt == old_attempt:
             continue
         if old_attempt is not None:
@@ -293,6 +333,20 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
             # a shard emptied by the subtraction (== 0: a shard written before shards existed may stay negative,
             # its sums still add up with the others')
             session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n == 0))
+    for exam_id, users in sorted(first_results.items()):  # the first results, one or two statements per exam
+        if exam_id in pending:  # marked by a later row: rebuilt from the raw rows anyway
+            continue
+        if len(users) > 1 and postgresql:  # the rows, then their items, at once
+            _upsert_results_add_items(session, exam_id=exam_id, user_ids=sorted(users))
+        elif len(users) > 1:
+            _upsert_results(session, exam_id=exam_id, user_ids=sorted(users)).all()
+            _add_results_items(session, exam_id=exam_id, user_ids=sorted(users))
+        elif postgresql:
+            _upsert_result_add_items(session, exam_id=exam_id, user_id=next(iter(users)))
+        else:
+            _, new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=next(iter(users))).one()
+            if new_attempt is not None:
+                _add_attempt_items(session, exam_id=exam_id, attempt_id=new_attempt, percent=new_percent)
 
 
 def exam_changed(session: Session, exam_id: int) -> None:

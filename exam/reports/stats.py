@@ -36,7 +36,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Integer, Text, and_, case, cast, func, literal, or_, select, true
+from sqlalchemy import Float, Integer, Text, and_, any_, case, cast, func, literal, or_, select, true
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import ARRAY
 
 from exam.accounts.models import Department, User
 from exam.exams.models import FAIL_BAND, Attempt, AttemptItem, Exam, exam_departments, exam_users
@@ -69,9 +71,19 @@ def audience_condition(exam: Exam, parents: dict[int, int | None] | None = None)
     return and_(staff_condition(), or_(*members))
 
 
+def _people(user_ids):
+    """Whose attempts: everyone (None), a list of ids, a SELECT of ids, or one bound array of ids (PostgreSQL): the
+    last two serve any number of people with one compiled statement."""
+    if user_ids is None:
+        return true()
+    if isinstance(user_ids, ColumnElement) and isinstance(user_ids.type, ARRAY):
+        return Attempt.user_id == any_(user_ids)
+    return Attempt.user_id.in_(user_ids)
+
+
 def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: list[int] | None = None):
     """One row per person and exam: the counting attempt (see the module docstring)."""
-    people = Attempt.user_id.in_(user_ids) if user_ids is not None else true()
+    people = _people(user_ids)
     ranked_order = case((Exam.counting_attempt == "best", Attempt.score), else_=None)
     rank = func.row_number().over(
         partition_by=(Attempt.exam_id, Attempt.user_id),
@@ -91,7 +103,7 @@ def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: lis
 
 def finished_subquery(exam_ids: list[int], name: str = "finished", user_ids: list[int] | None = None):
     """Per person and exam: how many finished attempts, how many of them auto-submitted."""
-    people = Attempt.user_id.in_(user_ids) if user_ids is not None else true()
+    people = _people(user_ids)
     return (
         select(Attempt.exam_id.label("exam_id"), Attempt.user_id.label("user_id"),
                func.count().label("attempts"),

@@ -458,9 +458,9 @@ def test_token_submit_grades_once_and_refuses_saves_after_it(app, client, setup)
 
 def test_every_finished_attempt_passes_the_one_hook_once(app, client, setup, monkeypatch):
     """The exam day's submit (exam.exams.hot) and finish_attempt (deadline, focus limit, the form) both call
-    operations.attempt_finished, once per attempt."""
+    operations.attempts_finished, once per attempt."""
     calls = []
-    monkeypatch.setattr(ops, "attempt_finished", lambda attempt_id, looked_up=None: calls.append(attempt_id))
+    monkeypatch.setattr(ops, "attempts_finished", lambda attempt_ids, looked_up=None: calls.extend(attempt_ids))
     attempt_id, headers = _started_with_token(app, client, setup)
     client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers)
     client.post(f"/api/v1/attempts/{attempt_id}/submit", json={}, headers=headers)

@@ -634,3 +634,154 @@ def test_sqlites_raw_read_of_a_paper_converts_every_column_as_the_models_do(app,
         assert hot._read_paper_sqlite(conn, True, {"attempt_id": attempt_id, "token_hash": "no such token"}) == (
             [], None)
         db.session.rollback()
+
+
+# --- submits that arrive together: one transaction (PostgreSQL) or one group commit (SQLite) ----------------
+
+def _submitted_together(requests: list[tuple], queued: int | None = None) -> list:
+    """Send the submits (client, attempt id, headers) at once while this process's turn to write them is held,
+    and let it go once every one of them (or ``queued`` of them) is queued: the first thread to take the turn
+    finishes them all."""
+    import threading
+    import time
+
+    from exam.exams import hot
+
+    answers: list = [None] * len(requests)
+
+    def send(i, client, attempt_id, headers):
+        answers[i] = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+
+    threads = [threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(requests)]
+    sqlite = db.engine.dialect.name == "sqlite"
+    turn, queue = (hot._sqlite_writes, hot._queue) if sqlite else (hot._pg_turn, hot._pg_submits)
+    with turn:
+        for thread in threads:
+            thread.start()
+        waited = time.monotonic()
+        while len(queue) < (len(requests) if queued is None else queued):
+            assert time.monotonic() - waited < 10, "the submits did not queue"
+            time.sleep(0.005)
+    for thread in threads:
+        thread.join(20)
+    return answers
+
+
+def _kept_as_rebuilt(app, exam_id) -> list:
+    """The exam's kept report aggregates are those a rebuild from the raw rows gives (the sums up to the order
+    of their additions); returns the people's results."""
+    from exam.reports.item_stats import rebuild
+    from tests.reports.test_item_stats import _kept, _same_sums
+
+    with app.app_context():
+        results, sums = _kept(exam_id)
+        rebuild([exam_id])
+        db.session.commit()
+        rebuilt_results, rebuilt_sums = _kept(exam_id)
+    assert results == rebuilt_results
+    _same_sums(sums, rebuilt_sums)
+    return results
+
+
+def _marked(app, setup, make_user, username, wrong: int = 0):
+    """An attempt started and answered: every item right except the first ``wrong`` (left blank)."""
+    client, attempt_id, headers, key = _start(app, setup, user=make_user(username))
+    for position in sorted(key)[wrong:]:
+        assert _save(client, attempt_id, headers, key[position], 1, position=position).json["saved"]
+    return client, attempt_id, headers
+
+
+def _blank_points(app, attempt_id) -> float:
+    with app.app_context():
+        items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)).all()
+        return sum(item.points for item in items if item.response is None)
+
+
+def test_submits_arriving_together_are_written_together_each_graded_as_it_would_be_alone(app, setup, make_user):
+    """PostgreSQL: one transaction of a fixed handful of statements for all of them; SQLite: one group commit, in
+    which each is finished by its own statements and the reports' aggregates of all of them by two."""
+    from tests.exams.test_api import count_statements
+
+    first = _marked(app, setup, make_user, "A0009")
+    _submit(*first)  # the exam's aggregates start from its first result
+    papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(4)]
+    with app.app_context(), count_statements(app) as statements:
+        answers = _submitted_together(papers)
+        sqlite = db.engine.dialect.name == "sqlite"
+    aggregates = [s for s in statements if s.lstrip().startswith(("INSERT INTO exam_results", "WITH new_results"))]
+    if sqlite:
+        assert len(aggregates) == 1, aggregates  # every person's result in one, and their item sums in one:
+        assert len([s for s in statements if s.startswith("INSERT INTO exam_item_stats")]) == 1, statements
+    else:
+        writes = [s for s in statements if s.lstrip().startswith(("WITH", "UPDATE", "INSERT"))]
+        assert len(writes) == 2, writes  # the awards and finishes in one, the results and item sums in one
+        assert len(statements) <= 5, statements  # and the locked read, the items' read, perhaps the versions'
+    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
+        attempt = _finished(app, attempt_id)
+        assert answer.status_code == 200 and answer.json["status"] == "submitted"
+        assert attempt.status == "submitted" and attempt.version == 2
+        with app.app_context():
+            items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)
+                                       .order_by(AttemptItem.position)).all()
+            wrong = sum(1 for item in items if item.response is None)
+            assert [item.awarded for item in items] == [0.0] * wrong + [item.points for item in items[wrong:]]
+        assert answer.json["score"] == attempt.score == sum(item.points for item in items[wrong:])
+        assert answer.json["passed"] == attempt.passed
+    assert [a.json["score"] for a in answers] == sorted((a.json["score"] for a in answers), reverse=True)
+    assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 5
+
+
+def test_each_submit_arriving_together_is_answered_as_if_alone_whatever_its_attempt(app, setup, make_user):
+    from exam.accounts.models import ApiToken
+
+    _submit(*_marked(app, setup, make_user, "A0009"))
+    open_ = _marked(app, setup, make_user, "A0010")
+    finished = _marked(app, setup, make_user, "A0011")
+    before = _submit(*finished).json
+    twice = _marked(app, setup, make_user, "A0012", wrong=2)
+    revoked = _marked(app, setup, make_user, "A0013")
+    with app.app_context():
+        token = db.session.scalars(select(ApiToken).where(
+            ApiToken.token_hash == ApiToken.digest(revoked[2]["Authorization"].split()[1]))).one()
+        token.revoked_at = utcnow()
+        db.session.commit()
+    intruder = _marked(app, setup, make_user, "A0014")
+    others = (intruder[0], open_[1], intruder[2])  # another person's token on this attempt
+    with app.app_context():
+        # SQLite reads and grades before its turn: only the open attempts' submits queue
+        queued = 3 if db.engine.dialect.name == "sqlite" else 6
+        answers = _submitted_together([open_, finished, twice, twice, revoked, others], queued)
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 401, 404]
+    assert answers[0].json["status"] == "submitted" and answers[0].json["score"] == _points(app, open_[1])
+    assert answers[1].json == before
+    assert answers[2].json == answers[3].json and answers[2].json["status"] == "submitted"
+    for attempt_id, version in ((open_[1], 2), (finished[1], 2), (twice[1], 2), (revoked[1], 1)):
+        assert _finished(app, attempt_id).version == version
+    assert _finished(app, revoked[1]).status == "in_progress"
+    _kept_as_rebuilt(app, setup["exam_id"])
+
+
+def test_when_what_follows_submits_written_together_fails_nothing_of_them_is_kept_and_each_is_written_alone(
+        app, setup, make_user, monkeypatch):
+    from exam.exams import operations as ops
+
+    _submit(*_marked(app, setup, make_user, "A0009"))
+    papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(3)]
+    together_failed, follow = [], ops.attempts_finished
+
+    def fail_together(attempt_ids, looked_up=None):  # after the attempts' awards and finishes were written
+        if len(attempt_ids) == 1:
+            return follow(attempt_ids, looked_up)
+        together_failed.append(sorted(attempt_ids))
+        raise RuntimeError("the reports' aggregates could not be written")
+
+    monkeypatch.setattr(ops, "attempts_finished", fail_together)
+    with app.app_context():
+        answers = _submitted_together(papers)
+    assert together_failed == [sorted(attempt_id for _, attempt_id, _ in papers)]
+    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
+        assert answer.status_code == 200 and answer.json["status"] == "submitted"
+        attempt = _finished(app, attempt_id)
+        assert attempt.version == 2
+        assert answer.json["score"] == attempt.score == _points(app, attempt_id) - _blank_points(app, attempt_id)
+    assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
