@@ -663,12 +663,13 @@ WITH awards AS (
 )
 SELECT (SELECT count(*) FROM finished) AS won, (SELECT count(*) FROM awards) AS awarded, lookup.*
 FROM (SELECT 1) AS one
-LEFT JOIN ({item_stats.LOOKUP_SQL}) AS lookup ON true
-""").bindparams(*(bindparam(name, type_=ARRAY(Integer())) for name in ("award_attempts", "award_items", "ids")),
+LEFT JOIN ({item_stats.LOOKUP_SQL_ARRAY}) AS lookup ON true
+""").bindparams(*(bindparam(name, type_=ARRAY(Integer()))
+                  for name in ("award_attempts", "award_items", "ids", "attempt_ids")),
                 *(bindparam(name, type_=ARRAY(Float())) for name in ("awards", "scores", "max_scores")),
                 *(bindparam(name, type_=ARRAY(String())) for name in ("statuses", "finished_bys", "bands")),
                 bindparam("finished_ats", type_=ARRAY(DateTime())), bindparam("passeds", type_=ARRAY(Boolean())),
-                item_stats.LOOKUP_IDS).columns(won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
+                ).columns(won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
 
 
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:

@@ -120,21 +120,21 @@ def _shard(dialect: str):
 
 def item_rows(exam_ids: list[int], dialect: str):
     """``exam_item_stats`` rows of the exams, from the answers of the counting attempts in ``exam_results``."""
-    return _counted_item_rows(ExamResult.__table__, dialect).where(ExamResult.exam_id.in_(exam_ids))
+    return _counted_item_rows(ExamResult.__table__, dialect, ordered=False).where(ExamResult.exam_id.in_(exam_ids))
 
 
-def _counted_item_rows(results, dialect: str):
+def _counted_item_rows(results, dialect: str, *, ordered: bool = True):
     """Item sums of the counting attempts of ``results`` (``exam_results`` or rows of its columns ``exam_id``,
-    ``attempt_id``, ``percent``), in one order (every writer locks the sums in one order: by version and choice,
-    as one attempt's sums are, then by shard)."""
+    ``attempt_id``, ``percent``); ``ordered`` for a writer that adds them to kept sums (every writer locks the
+    sums in one order: by version and choice, as one attempt's sums are, then by shard)."""
     shard = _shard(dialect)
     columns, choice = _item_columns(results.c.exam_id, results.c.percent, 1, shard)
-    return (select(*columns).select_from(results)
+    rows = (select(*columns).select_from(results)
             .join(AttemptItem, AttemptItem.attempt_id == results.c.attempt_id)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(AttemptItem.awarded.is_not(None))
-            .group_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard)
-            .order_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard))
+            .group_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard))
+    return rows.order_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard) if ordered else rows
 
 
 def _attempt_item_rows(dialect: str, sign: int, attempt_id=None, percent=None):
@@ -277,17 +277,20 @@ _start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
 # attempt and its percentage so far, and (for an exam without aggregates) how many other attempts have finished.
 # As SQL text, built once: the exam day's submit on PostgreSQL also runs it inside the statement that finishes the
 # attempt (``exam.exams.hot``), one round trip fewer.
-LOOKUP_SQL = """
+_LOOKUP_SQL = """
 SELECT a.exam_id, a.user_id, e.counting_attempt, s.rule, r.attempt_id AS old_attempt, r.percent AS old_percent,
        CASE WHEN s.rule IS NULL THEN (SELECT count(*) FROM attempts o
                                       WHERE o.exam_id = a.exam_id AND o.status != 'in_progress'
-                                      AND o.id NOT IN :attempt_ids) END AS others
+                                      AND NOT (o.id {among})) END AS others
 FROM attempts a
 JOIN exams e ON e.id = a.exam_id
 LEFT JOIN exam_stats_state s ON s.exam_id = a.exam_id
 LEFT JOIN exam_results r ON r.exam_id = a.exam_id AND r.user_id = a.user_id
-WHERE a.id IN :attempt_ids
+WHERE a.id {among}
 """
+LOOKUP_SQL = _LOOKUP_SQL.format(among="IN :attempt_ids")
+# PostgreSQL, the attempts as one array: one statement text (and one prepared statement) for any number of them
+LOOKUP_SQL_ARRAY = _LOOKUP_SQL.format(among="= ANY(CAST(:attempt_ids AS integer[]))")
 LOOKUP_IDS = bindparam("attempt_ids", expanding=True)
 LOOKUP_TYPES = {"exam_id": Integer(), "user_id": Integer(), "counting_attempt": String(), "rule": String(),
                 "old_attempt": Integer(), "old_percent": Float(), "others": Integer()}
