@@ -172,6 +172,9 @@ class _Job:
 
     run: Callable[[Any], Any]
     savepoint: bool = False  # a job that may fail halfway is undone alone
+    # a job whose writes, when the group follows its finishes up together (``_run_jobs``), are one statement: it
+    # needs no savepoint there (a statement that fails has written nothing), and its failure is its own
+    one_write_together: bool = False
     result: Any = None
     error: BaseException | None = None
     taken: bool = False  # by a group (set under the process's write turn)
@@ -238,7 +241,8 @@ def _group_commit(job: _Job) -> Any:
     return job.result
 
 
-_GROUP_FINISHED = "exam_day.group_finished"  # session.info: the attempts the group's jobs finished, in order
+# session.info: the attempts the group's jobs finished, in order, each with its awards ((awarded, item id) pairs)
+_GROUP_FINISHED = "exam_day.group_finished"
 
 
 class _FollowFailed(Exception):
@@ -246,10 +250,12 @@ class _FollowFailed(Exception):
 
 
 def _run_batch(batch: list[_Job]) -> None:
-    """Each job in the session's transaction, then what follows the attempts they finished, once for all of them
-    (``ops.attempts_finished``: the reports' aggregates of a group's first results are two statements, not two
-    per submit). When that fails, nothing of the group is kept and it runs again with each submit followed up in
-    its own job, so that the failure is the job's own."""
+    """Each job in the session's transaction, then the awards of the attempts they finished and what follows
+    their finish, once for all of them: the awards in one statement, ``ops.attempts_finished`` (the reports'
+    aggregates of a group's first results in two statements, not two per submit). Every statement under the
+    write lock gives up the GIL and waits to take it back from the worker's other threads: fewer statements, a
+    shorter hold. When the follow-up fails, nothing of the group is kept and it runs again with each submit
+    awarded and followed up in its own job (and savepoint), so that the failure is the job's own."""
     try:
         _run_jobs(batch, together=True)
     except _FollowFailed:
@@ -261,31 +267,35 @@ def _run_batch(batch: list[_Job]) -> None:
 
 def _run_jobs(batch: list[_Job], *, together: bool) -> None:
     """A job marked ``savepoint`` that fails is undone alone (a job alone in its batch needs no savepoint: when it
-    fails, the whole transaction is undone)."""
+    fails, the whole transaction is undone; nor does a job of one write when the group follows up together)."""
     conn = db.session.connection()
     alone = len(batch) == 1
-    finished: list[int] = []
+    finished: list[tuple[int, list[tuple[float, int]]]] = []
     if together:
         db.session.info[_GROUP_FINISHED] = finished
     try:
         for each in batch:
-            nested = conn.begin_nested() if each.savepoint and not alone else None
+            one_write = together and each.one_write_together
+            own_failure = not alone and (each.savepoint or one_write)
+            nested = conn.begin_nested() if own_failure and not one_write else None
             mark = len(finished)
             try:
                 each.result = each.run(conn)
                 if nested is not None:
                     nested.commit()
             except Exception as exc:
-                if nested is None:
+                if not own_failure:
                     raise
-                nested.rollback()
+                if nested is not None:
+                    nested.rollback()
                 del finished[mark:]
                 each.error = exc
     finally:
         db.session.info.pop(_GROUP_FINISHED, None)
     if finished:
         try:
-            ops.attempts_finished(finished)
+            _award_sqlite(conn, [award for _, awards in finished for award in awards])
+            ops.attempts_finished([attempt_id for attempt_id, _ in finished])
         except Exception as exc:
             raise _FollowFailed() from exc
 
@@ -956,7 +966,8 @@ def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
                 return body
         return _finish(conn, owner, attempt_id, now)  # changed since it was graded: again, under the lock
 
-    return _group_commit(_Job(run, savepoint=True))
+    # run's one write is the finish (its awards follow with the group's, _run_jobs)
+    return _group_commit(_Job(run, savepoint=True, one_write_together=True))
 
 
 def _finish_values(attempt_id: int, graded: _Graded, now: datetime) -> dict:
@@ -968,35 +979,35 @@ def _finish_values(attempt_id: int, graded: _Graded, now: datetime) -> dict:
 
 def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, checked: bool = False) -> dict | None:
     """Finish the attempt with its grades; ``checked`` (SQLite, graded outside the lock): only if nothing the grade
-    depends on has changed since, else None and nothing written."""
+    depends on has changed since, else None and nothing written. On SQLite in a group that follows its finishes
+    up together (``_run_jobs``), the finish is this call's one write, its last step but the group's note."""
     row, awards, result = graded.row, graded.awards, graded.result
     finish = _finish_values(attempt_id, graded, now)
-    status, finished_by = finish["status"], finish["finished_by"]
-    looked_up = None  # the reports' lookup, when the finish read it
+    body = _body(finish["status"], finish["finished_by"], result, row, now)  # before the write: nothing after it
     if conn.dialect.name == "postgresql":
         # The awards and the finish in one statement: one round trip fewer than executemany + UPDATE.
         finished = conn.execute(_finish_pg(), dict(finish, item_ids=[item_id for _, item_id in awards],
                                                  awards=[awarded for awarded, _ in awards],
                                                  attempt_ids=[attempt_id])).one()
-        won = finished.won
-        looked_up = [tuple(finished)[2:]] if finished.exam_id is not None else []
-    else:
-        won = conn.execute(_FINISH_CHECKED if checked else _FINISH,
-                           {**finish, **graded.basis} if checked else finish).rowcount
-        if won != 1 and checked:
+        if finished.won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
+            raise _Lost()
+        ops.attempt_finished(attempt_id, [tuple(finished)[2:]] if finished.exam_id is not None else [])
+        return body
+    won = conn.execute(_FINISH_CHECKED if checked else _FINISH,
+                       {**finish, **graded.basis} if checked else finish).rowcount
+    if won != 1:  # checked: changed since the grade; else cannot happen under the lock (never finish twice)
+        if checked:
             return None
-        if won == 1 and awards:
-            _award_sqlite(conn, awards)
-    if won != 1:  # cannot happen under the lock; never finish twice: the ordinary path answers
         raise _Lost()
-    # In the transaction that finished it; on SQLite possibly in another request's thread (the group's), and
-    # once for all of the group's finishes, after them (``_run_jobs``).
+    # In the transaction that finished it, possibly in another request's thread (the group's); with the group's
+    # other finishes when it follows them up together: the awards, then what follows a finish.
     group = db.session.info.get(_GROUP_FINISHED)
     if group is not None:
-        group.append(attempt_id)
+        group.append((attempt_id, awards))
     else:
-        ops.attempt_finished(attempt_id, looked_up)
-    return _body(status, finished_by, result, row, now)
+        _award_sqlite(conn, awards)
+        ops.attempt_finished(attempt_id)
+    return body
 
 
 @functools.cache
@@ -1006,6 +1017,8 @@ def _award_statement(rows: int) -> str:
 
 def _award_sqlite(conn, awards: list[tuple[float, int]]) -> None:
     """SQLite: store the (awarded, item id) pairs, one statement per _AWARD_ROWS items."""
+    if not awards:
+        return
     if not _UPDATE_FROM:
         conn.exec_driver_sql(_AWARD_ONE_BY_ONE, awards)
         return

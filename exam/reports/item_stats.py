@@ -256,8 +256,8 @@ _upsert_results_add_items = _Compiled(_build_results_add_items, "exam_id", "user
 # SQLite (no writes in a WITH): the rows of people of one exam, then the item sums of their counting attempts
 _upsert_results = _Compiled(lambda dialect: _build_result_upsert(dialect, _bound_people(dialect)),
                             "exam_id", "user_ids")
-_add_results_items = _Compiled(lambda dialect: _items_upsert(dialect, _counted_item_rows(
-    ExamResult.__table__, dialect).where(ExamResult.exam_id == bindparam("exam_id", None, type_=Integer),
+_add_results_items = _Compiled(lambda dialect: _items_upsert(dialect, _counted_item_rows(  # (one writer at a time)
+    ExamResult.__table__, dialect, ordered=False).where(ExamResult.exam_id == bindparam("exam_id", None, type_=Integer),
                                          ExamResult.user_id.in_(_bound_people(dialect)))),
     "exam_id", "user_ids")
 _add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),

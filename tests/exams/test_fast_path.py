@@ -712,6 +712,9 @@ def test_submits_arriving_together_are_written_together_each_graded_as_it_would_
     if sqlite:
         assert len(aggregates) == 1, aggregates  # every person's result in one, and their item sums in one:
         assert len([s for s in statements if s.startswith("INSERT INTO exam_item_stats")]) == 1, statements
+        # under the write lock each submit is its finish alone; the awards of all of them are one statement
+        assert len([s for s in statements if s.startswith("UPDATE attempts SET status")]) == 4, statements
+        assert len([s for s in statements if s.startswith("WITH v(id, awarded)")]) == 1, statements
     else:
         writes = [s for s in statements if s.lstrip().startswith(("WITH", "UPDATE", "INSERT"))]
         assert len(writes) == 2, writes  # the awards and finishes in one, the results and item sums in one
@@ -779,6 +782,51 @@ def test_when_what_follows_submits_written_together_fails_nothing_of_them_is_kep
     with app.app_context():
         answers = _submitted_together(papers)
     assert together_failed == [sorted(attempt_id for _, attempt_id, _ in papers)]
+    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
+        assert answer.status_code == 200 and answer.json["status"] == "submitted"
+        attempt = _finished(app, attempt_id)
+        assert attempt.version == 2
+        assert answer.json["score"] == attempt.score == _points(app, attempt_id) - _blank_points(app, attempt_id)
+    assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
+
+
+def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answered_again(
+        app, setup, make_user, monkeypatch, flask_calls):
+    """SQLite: a submit in a group that follows up together takes no savepoint (its one write either happened or
+    not); when it fails, the others of its group are written, and the Flask route answers it again."""
+    from sqlalchemy import event
+
+    from exam.exams import hot
+
+    _sqlite_only(app)
+    _submit(*_marked(app, setup, make_user, "A0009"))
+    papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(3)]
+    failing, write_finish, failed = papers[1][1], hot._write_finish, []
+
+    def fail_once(conn, attempt_id, graded, now, **kwargs):
+        if attempt_id == failing and not failed:
+            failed.append(attempt_id)
+            raise RuntimeError("this submit fails")
+        return write_finish(conn, attempt_id, graded, now, **kwargs)
+
+    monkeypatch.setattr(hot, "_write_finish", fail_once)
+    savepoints = []
+    with app.app_context():
+        engine = db.engine
+
+    def before(conn, cursor, statement, *args):
+        if statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            savepoints.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    flask_calls.clear()
+    try:
+        with app.app_context():
+            answers = _submitted_together(papers)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert failed == [failing] and savepoints == []
+    assert flask_calls == [f"POST /api/v1/attempts/{failing}/submit"]  # the others answered by their group
     for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
         assert answer.status_code == 200 and answer.json["status"] == "submitted"
         attempt = _finished(app, attempt_id)
