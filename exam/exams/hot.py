@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from collections import namedtuple
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -182,7 +183,24 @@ class _Job:
 
 
 _queue: list[_Job] = []
-_queue_lock = threading.Lock()
+_queue_lock = threading.Lock()  # guards the queues (this one and _pg_submits)
+
+
+@contextmanager
+def _take_turn(turn: threading.Lock, queue: list, job):
+    """Queue the job and wait for the process's turn; under it, give the jobs queued so far (taken: this thread
+    runs them), or nothing when a thread that had the turn before took this job with its own."""
+    with _queue_lock:
+        queue.append(job)
+    with turn:
+        batch = []
+        if not job.taken:
+            with _queue_lock:
+                batch = list(queue)
+                queue.clear()
+            for each in batch:
+                each.taken = True
+        yield batch
 
 
 def _release_session() -> None:
@@ -202,18 +220,10 @@ def _group_commit(job: _Job) -> Any:
     made it durable; when the commit or the sync fails, every job of the group fails
     (``exam.core.db.sqlite_group_writer``)."""
     _release_session()
-    with _queue_lock:
-        _queue.append(job)
-    batch: list[_Job] = []
     database = db.engine.url.database
     failed: BaseException | None = None
-    with _sqlite_writes:
-        if not job.taken:
-            with _queue_lock:
-                batch = list(_queue)
-                _queue.clear()
-            for each in batch:
-                each.taken = True
+    with _take_turn(_sqlite_writes, _queue, job) as batch:
+        if batch:
             try:
                 with sqlite_group_writer(database):
                     try:
@@ -746,15 +756,8 @@ def _submit_pg(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     and each of its submits runs again alone, so one submit's failure is its own."""
     _release_session()
     job = _Submit(owner, attempt_id, now)
-    with _queue_lock:
-        _pg_submits.append(job)
-    with _pg_turn:
-        if not job.taken:
-            with _queue_lock:
-                batch = list(_pg_submits)
-                _pg_submits.clear()
-            for each in batch:
-                each.taken = True
+    with _take_turn(_pg_turn, _pg_submits, job) as batch:
+        if batch:
             try:
                 _run_submits(batch)
             finally:

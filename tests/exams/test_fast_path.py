@@ -691,6 +691,15 @@ def _marked(app, setup, make_user, username, wrong: int = 0):
     return client, attempt_id, headers
 
 
+def _each_submitted_once(app, papers, answers) -> None:
+    """Each paper answered as submitted, finished once, its score all but its blank items' points."""
+    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
+        assert answer.status_code == 200 and answer.json["status"] == "submitted"
+        attempt = _finished(app, attempt_id)
+        assert attempt.version == 2
+        assert answer.json["score"] == attempt.score == _points(app, attempt_id) - _blank_points(app, attempt_id)
+
+
 def _blank_points(app, attempt_id) -> float:
     with app.app_context():
         items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)).all()
@@ -782,11 +791,7 @@ def test_when_what_follows_submits_written_together_fails_nothing_of_them_is_kep
     with app.app_context():
         answers = _submitted_together(papers)
     assert together_failed == [sorted(attempt_id for _, attempt_id, _ in papers)]
-    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
-        assert answer.status_code == 200 and answer.json["status"] == "submitted"
-        attempt = _finished(app, attempt_id)
-        assert attempt.version == 2
-        assert answer.json["score"] == attempt.score == _points(app, attempt_id) - _blank_points(app, attempt_id)
+    _each_submitted_once(app, papers, answers)
     assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
 
 
@@ -827,9 +832,5 @@ def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answ
         event.remove(engine, "before_cursor_execute", before)
     assert failed == [failing] and savepoints == []
     assert flask_calls == [f"POST /api/v1/attempts/{failing}/submit"]  # the others answered by their group
-    for (_client, attempt_id, _headers), answer in zip(papers, answers, strict=True):
-        assert answer.status_code == 200 and answer.json["status"] == "submitted"
-        attempt = _finished(app, attempt_id)
-        assert attempt.version == 2
-        assert answer.json["score"] == attempt.score == _points(app, attempt_id) - _blank_points(app, attempt_id)
+    _each_submitted_once(app, papers, answers)
     assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
