@@ -212,7 +212,7 @@ class _Compiled:
 
 def _build_result_upsert(dialect: str, people=None):
     """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt. ``people``:
-    the bound array of several people's ids instead (PostgreSQL)."""
+    several people's ids bound as one parameter instead (``_bound_people``)."""
     people = [bindparam("user_id", None, type_=Integer)] if people is None else people
     upsert = _insert(dialect)(ExamResult).from_select(
         list(RESULT_COLUMNS), result_rows([bindparam("exam_id", None, type_=Integer)], people))
@@ -256,10 +256,18 @@ _upsert_results_add_items = _Compiled(_build_results_add_items, "exam_id", "user
 # SQLite (no writes in a WITH): the rows of people of one exam, then the item sums of their counting attempts
 _upsert_results = _Compiled(lambda dialect: _build_result_upsert(dialect, _bound_people(dialect)),
                             "exam_id", "user_ids")
-_add_results_items = _Compiled(lambda dialect: _items_upsert(dialect, _counted_item_rows(  # (one writer at a time)
-    ExamResult.__table__, dialect, ordered=False).where(ExamResult.exam_id == bindparam("exam_id", None, type_=Integer),
-                                         ExamResult.user_id.in_(_bound_people(dialect)))),
-    "exam_id", "user_ids")
+
+
+def _build_add_results_items(dialect: str):
+    """SQLite: add the item sums of the counting attempts of people of one exam (``user_ids``), as their
+    ``exam_results`` rows now name them (one writer at a time: no lock order needed)."""
+    rows = _counted_item_rows(ExamResult.__table__, dialect, ordered=False).where(
+        ExamResult.exam_id == bindparam("exam_id", None, type_=Integer),
+        ExamResult.user_id.in_(_bound_people(dialect)))
+    return _items_upsert(dialect, rows)
+
+
+_add_results_items = _Compiled(_build_add_results_items, "exam_id", "user_ids")
 _add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),
                                "exam_id", "attempt_id", "percent")
 _subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, -1)),
@@ -301,8 +309,8 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
     """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
 
     Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
-    item sums; on PostgreSQL the two upserts are one statement, one for all the people of an exam who have no
-    result so far), two more when a resit replaces the counting attempt; the first result of a new exam also
+    item sums; on PostgreSQL the two upserts are one statement; the first results of several people of an exam
+    share their statements), two more when a resit replaces the counting attempt; the first result of a new exam also
     writes the exam's state row. ``looked_up``: the rows of
     ``LOOKUP_SQL`` for these attempts, read by the caller in the transaction after they changed."""
     pending: set[int] = session.info.setdefault(PENDING, set())
@@ -310,7 +318,7 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
     rows = looked_up if looked_up is not None else session.connection().execute(
         _lookup, {"attempt_ids": changed}).all()
     postgresql = session.connection().dialect.name == "postgresql"
-    first_results: dict[int, set[int]] = {}  # PostgreSQL: exam -> people without a result so far
+    first_results: dict[int, set[int]] = {}  # exam -> people without a result so far
     for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
             continue
