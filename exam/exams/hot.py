@@ -167,8 +167,25 @@ class Saved:
     deadline: datetime
 
 
+@dataclass(kw_only=True)
+class _Queued:
+    """A write queued for its process's turn (``_take_turn``), run by the thread that takes it."""
+
+    result: Any = None
+    error: BaseException | None = None
+    taken: bool = False  # by a turn (set under it)
+    done: threading.Event = field(default_factory=threading.Event)  # its writes committed (and synced), or failed
+
+    def outcome(self) -> Any:
+        """Wait until it is done: its result, or its error raised."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 @dataclass
-class _Job:
+class _Job(_Queued):
     """One write waiting for the group commit (SQLite): ``run(connection)`` inside the shared transaction."""
 
     run: Callable[[Any], Any]
@@ -176,10 +193,6 @@ class _Job:
     # a job whose writes, when the group follows its finishes up together (``_run_jobs``), are one statement: it
     # needs no savepoint there (a statement that fails has written nothing), and its failure is its own
     one_write_together: bool = False
-    result: Any = None
-    error: BaseException | None = None
-    taken: bool = False  # by a group (set under the process's write turn)
-    done: threading.Event = field(default_factory=threading.Event)  # its group committed and synced, or failed
 
 
 _queue: list[_Job] = []
@@ -187,7 +200,7 @@ _queue_lock = threading.Lock()  # guards the queues (this one and _pg_submits)
 
 
 @contextmanager
-def _take_turn(turn: threading.Lock, queue: list, job):
+def _take_turn(turn: threading.Lock, queue: list, job: _Queued):
     """Queue the job and wait for the process's turn; under it, give the jobs queued so far (taken: this thread
     runs them), or nothing when a thread that had the turn before took this job with its own."""
     with _queue_lock:
@@ -245,10 +258,7 @@ def _group_commit(job: _Job) -> Any:
                 if failed is not None:
                     each.error = each.error or failed
                 each.done.set()
-    job.done.wait()
-    if job.error is not None:
-        raise job.error
-    return job.result
+    return job.outcome()
 
 
 # session.info: the attempts the group's jobs finished, in order, each with its awards ((awarded, item id) pairs)
@@ -692,6 +702,12 @@ LEFT JOIN ({item_stats.LOOKUP_SQL_ARRAY}) AS lookup ON true
                 ).columns(won=Integer(), awarded=Integer(), **item_stats.LOOKUP_TYPES)
 
 
+def _state(row, now: datetime) -> dict:
+    """The submit answer for an attempt already finished: its state, as stored."""
+    return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
+                                               "passed": row.passed, "band": row.band}, row, now)
+
+
 def _body(status: str, finished_by: str | None, result: dict, exam_row, now: datetime) -> dict:
     """The submit answer: as ``exam.api.exams.attempt_result``, scores only when the exam shows them now."""
     body = {"status": status, "finished_by": finished_by}
@@ -731,16 +747,12 @@ def _submit_alone(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
 
 
 @dataclass
-class _Submit:
+class _Submit(_Queued):
     """PostgreSQL: one submit waiting for its process's submit turn (``_submit_pg``)."""
 
     owner: Owner
     attempt_id: int
     now: datetime
-    result: Any = None
-    error: BaseException | None = None
-    taken: bool = False  # by a turn (set under it)
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 _pg_turn = threading.Lock()  # PostgreSQL: this process's submit turn
@@ -765,10 +777,7 @@ def _submit_pg(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
                     if not each.done.is_set():
                         each.error = each.error or RuntimeError("submit not run")
                         each.done.set()
-    job.done.wait()
-    if job.error is not None:
-        raise job.error
-    return job.result
+    return job.outcome()
 
 
 def _run_submits(batch: list[_Submit]) -> None:
@@ -815,8 +824,7 @@ def _submit_together(conn, jobs: list[_Submit]) -> list[dict | None]:
         if row is None:
             continue
         if row.status != "in_progress":
-            bodies[i] = _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
-                                                            "passed": row.passed, "band": row.band}, row, job.now)
+            bodies[i] = _state(row, job.now)
         else:
             open_jobs.append((i, job, row))
     if not open_jobs:
@@ -875,8 +883,7 @@ def _read_and_grade(conn, owner: Owner, attempt_id: int, now: datetime, *, lock:
     if row is None:
         return None
     if row.status != "in_progress":
-        return _body(row.status, row.finished_by, {"score": row.score, "max_score": row.max_score,
-                                                   "passed": row.passed, "band": row.band}, row, now)
+        return _state(row, now)
     # Read after the lock (or checked under it): every save acknowledged before this point is graded. Items as
     # plain tuples (_ITEM_TYPES' order): a row's attribute costs a lookup by name, and a paper has dozens.
     items = (rows if sqlite
