@@ -193,6 +193,21 @@ class _Job(_Queued):
     # a job whose writes, when the group follows its finishes up together (``_run_jobs``), are one statement: it
     # needs no savepoint there (a statement that fails has written nothing), and its failure is its own
     one_write_together: bool = False
+    # SQLite, a submit graded outside the write lock: when the group follows up together, its checked finish is
+    # written with the group's others in one statement (``_finish_together_sqlite``); ``run`` only when that
+    # finds the attempt changed since the grade (or already finished)
+    finish: _Checked | None = None
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A submit's finish as graded outside the write lock: the answer it gives and the values of its checked
+    finish (``_FINISH_CHECKED``'s parameters)."""
+
+    attempt_id: int
+    awards: list[tuple[float, int]]
+    params: dict
+    body: dict
 
 
 _queue: list[_Job] = []
@@ -287,35 +302,72 @@ def _run_batch(batch: list[_Job]) -> None:
 
 def _run_jobs(batch: list[_Job], *, together: bool) -> None:
     """A job marked ``savepoint`` that fails is undone alone (a job alone in its batch needs no savepoint: when it
-    fails, the whole transaction is undone; nor does a job of one write when the group follows up together)."""
+    fails, the whole transaction is undone; nor does a job of one write when the group follows up together).
+    Together, the checked finishes of each run of consecutive submits (of distinct attempts) are one statement,
+    which also reads the reports' lookup of the attempts it finishes (``_finish_together_sqlite``); a submit it
+    does not finish (its attempt changed since the grade, or was finished) runs its own job right after it, and
+    every other job runs in its place in the queue."""
     conn = db.session.connection()
     alone = len(batch) == 1
     finished: list[tuple[int, list[tuple[float, int]]]] = []
+    looked_up: list[tuple] = []  # of the attempts finished by the runs' statements, in the order of ``finished``
     if together:
         db.session.info[_GROUP_FINISHED] = finished
+
+    def run_one(each: _Job) -> None:
+        one_write = together and each.one_write_together
+        own_failure = not alone and (each.savepoint or one_write)
+        nested = conn.begin_nested() if own_failure and not one_write else None
+        mark = len(finished)
+        try:
+            each.result = each.run(conn)
+            if nested is not None:
+                nested.commit()
+        except Exception as exc:
+            if not own_failure:
+                raise
+            if nested is not None:
+                nested.rollback()
+            del finished[mark:]
+            each.error = exc
+
+    run: dict[int, _Job] = {}  # consecutive submits to finish in one statement, by attempt
+
+    def write_run() -> None:
+        if not run:
+            return
+        try:
+            won = _finish_together_sqlite(conn, [each.finish for each in run.values()])
+        except Exception as exc:  # nothing of the group is kept: it runs again job by job
+            raise _FollowFailed() from exc
+        changed = []
+        for attempt_id, each in run.items():
+            if attempt_id in won:
+                each.result = each.finish.body
+                finished.append((attempt_id, each.finish.awards))
+                looked_up.append(won[attempt_id])
+            else:
+                changed.append(each)
+        run.clear()
+        for each in changed:
+            run_one(each)
+
     try:
         for each in batch:
-            one_write = together and each.one_write_together
-            own_failure = not alone and (each.savepoint or one_write)
-            nested = conn.begin_nested() if own_failure and not one_write else None
-            mark = len(finished)
-            try:
-                each.result = each.run(conn)
-                if nested is not None:
-                    nested.commit()
-            except Exception as exc:
-                if not own_failure:
-                    raise
-                if nested is not None:
-                    nested.rollback()
-                del finished[mark:]
-                each.error = exc
+            if together and _RETURNING and each.finish is not None and each.finish.attempt_id not in run:
+                run[each.finish.attempt_id] = each
+                continue
+            write_run()
+            run_one(each)
+        write_run()
     finally:
         db.session.info.pop(_GROUP_FINISHED, None)
     if finished:
         try:
             _award_sqlite(conn, [award for _, awards in finished for award in awards])
-            ops.attempts_finished([attempt_id for attempt_id, _ in finished])
+            # the lookup as read with the finishes, unless a job finished an attempt by itself
+            ops.attempts_finished([attempt_id for attempt_id, _ in finished],
+                                  looked_up if len(looked_up) == len(finished) else None)
         except Exception as exc:
             raise _FollowFailed() from exc
 
@@ -582,6 +634,26 @@ _AWARD_VALUES = "WITH v(id, awarded) AS (VALUES {rows}) UPDATE attempt_items SET
                 "WHERE attempt_items.id = v.id"
 _AWARD_ONE_BY_ONE = "UPDATE attempt_items SET awarded = ? WHERE id = ?"  # SQLite before 3.33: no UPDATE ... FROM
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)  # and UPDATE ... FROM: the finishes of a group in one statement
+# SQLite, the checked finishes of several submits (``_FINISH_CHECKED`` for each row of v), returning the reports'
+# lookup of each attempt finished (``item_stats.LOOKUP_SQL``'s columns; the statement changes nothing it reads but
+# these attempts' status, which its count of the exam's other finished attempts leaves out)
+_CHECKED_COLUMNS = ("attempt_id", "status", "finished_at", "finished_by", "score", "max_score", "passed", "band",
+                    "deadline", "multiple_scoring", "pass_mark", "bands_stored", "n", "seqs", "ids")
+_FINISH_TOGETHER = f"""WITH v({", ".join(_CHECKED_COLUMNS)}) AS (VALUES {{rows}})
+UPDATE attempts SET status = v.status, finished_at = v.finished_at, finished_by = v.finished_by,
+                    version = version + 1, score = v.score, max_score = v.max_score, passed = v.passed, band = v.band
+FROM v
+WHERE attempts.id = v.attempt_id AND attempts.status = 'in_progress'{{check}}
+RETURNING attempts.id, attempts.exam_id, attempts.user_id,
+          (SELECT e.counting_attempt FROM exams e WHERE e.id = attempts.exam_id),
+          (SELECT s.rule FROM exam_stats_state s WHERE s.exam_id = attempts.exam_id),
+          (SELECT r.attempt_id FROM exam_results r WHERE r.exam_id = attempts.exam_id AND r.user_id = attempts.user_id),
+          (SELECT r.percent FROM exam_results r WHERE r.exam_id = attempts.exam_id AND r.user_id = attempts.user_id),
+          CASE WHEN (SELECT s.rule FROM exam_stats_state s WHERE s.exam_id = attempts.exam_id) IS NULL
+               THEN (SELECT count(*) FROM attempts o WHERE o.exam_id = attempts.exam_id
+                     AND o.status != 'in_progress' AND o.id NOT IN (SELECT attempt_id FROM v)) END"""
+_FINISH_TOGETHER_ROWS = 500
 
 
 @dataclass(frozen=True)
@@ -633,12 +705,14 @@ _FINISH = text(_FINISH_SET).bindparams(bindparam("finished_at", type_=DateTime()
 # SQLite, a paper graded outside the write lock: finished only if what the grade depends on is as it was read
 # (the question versions never change). Every stored answer raises its item's sequence number (a save is stored
 # only with a higher one), so the sum of the paper's numbers changes with any answer.
-_FINISH_CHECKED = text(_FINISH_SET + """
-AND deadline = :deadline
-AND EXISTS (SELECT 1 FROM exams e WHERE e.id = attempts.exam_id AND e.multiple_scoring = :multiple_scoring
-            AND e.pass_mark = :pass_mark AND e.bands = :bands_stored)
-AND (SELECT count(*) = :n AND coalesce(sum(response_seq), 0) = :seqs AND coalesce(sum(id), 0) = :ids
-     FROM attempt_items WHERE attempt_id = :attempt_id)""").bindparams(
+# ``{v}``: where the values are (":" for parameters, "v." for the rows of _FINISH_TOGETHER)
+_CHECK = """
+AND attempts.deadline = {v}deadline
+AND EXISTS (SELECT 1 FROM exams e WHERE e.id = attempts.exam_id AND e.multiple_scoring = {v}multiple_scoring
+            AND e.pass_mark = {v}pass_mark AND e.bands = {v}bands_stored)
+AND (SELECT count(*) = {v}n AND coalesce(sum(response_seq), 0) = {v}seqs AND coalesce(sum(id), 0) = {v}ids
+     FROM attempt_items WHERE attempt_id = attempts.id)"""
+_FINISH_CHECKED = text(_FINISH_SET + _CHECK.format(v=":")).bindparams(
     bindparam("finished_at", type_=DateTime()), bindparam("deadline", type_=DateTime()))
 
 
@@ -976,8 +1050,14 @@ def _submit_sqlite(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
                 return body
         return _finish(conn, owner, attempt_id, now)  # changed since it was graded: again, under the lock
 
-    # run's one write is the finish (its awards follow with the group's, _run_jobs)
-    return _group_commit(_Job(run, savepoint=True, one_write_together=True))
+    # run's one write is the finish (its awards follow with the group's, _run_jobs), written with the group's other
+    # checked finishes when the group follows up together
+    checked = None
+    if graded.basis is not None:
+        params = {**_finish_values(attempt_id, graded, now), **graded.basis}
+        checked = _Checked(attempt_id, graded.awards, params,
+                           _body(params["status"], params["finished_by"], graded.result, graded.row, now))
+    return _group_commit(_Job(run, savepoint=True, one_write_together=True, finish=checked))
 
 
 def _finish_values(attempt_id: int, graded: _Graded, now: datetime) -> dict:
@@ -1018,6 +1098,29 @@ def _write_finish(conn, attempt_id: int, graded: _Graded, now: datetime, *, chec
         _award_sqlite(conn, awards)
         ops.attempt_finished(attempt_id)
     return body
+
+
+@functools.cache
+def _finish_together_statement(rows: int) -> str:
+    return _FINISH_TOGETHER.format(rows=", ".join(["(" + ", ".join(["?"] * len(_CHECKED_COLUMNS)) + ")"] * rows),
+                                   check=_CHECK.format(v="v."))
+
+
+def _finish_together_sqlite(conn, finishes: list[_Checked]) -> dict[int, tuple]:
+    """SQLite: the checked finishes of distinct attempts, _FINISH_TOGETHER_ROWS per statement. Returns the reports'
+    lookup of each attempt finished, by id (an attempt changed since its grade, or already finished, is not)."""
+    convert = _stored_form()
+    won: dict[int, tuple] = {}
+    for start in range(0, len(finishes), _FINISH_TOGETHER_ROWS):
+        chunk = finishes[start:start + _FINISH_TOGETHER_ROWS]
+        values = []
+        for finish in chunk:
+            row = dict(finish.params, finished_at=convert(finish.params["finished_at"]),
+                       deadline=convert(finish.params["deadline"]))
+            values.extend(row[name] for name in _CHECKED_COLUMNS)
+        for attempt_id, *lookup in conn.exec_driver_sql(_finish_together_statement(len(chunk)), tuple(values)):
+            won[attempt_id] = tuple(lookup)
+    return won
 
 
 @functools.cache

@@ -38,9 +38,9 @@ def _token_submit_budget(app) -> int:
     PostgreSQL: the attempt locked with its owner, its items, the finish (awards, attempt and the reports' lookup in
     one statement), the person's result row with its item sums, the aggregates' state row (an exam's first result).
     SQLite: the attempt with its items (one read, before the write lock), the finish (checking the grade still
-    holds), the awards, the lookup, the state row, the result row, the item sums. The question versions are kept
-    by the process that drew the paper: not read again."""
-    return 5 + 2 * _sqlite(app)
+    holds, and reading the reports' lookup), the awards, the state row, the result row, the item sums. The
+    question versions are kept by the process that drew the paper: not read again."""
+    return 5 + _sqlite(app)
 
 
 @contextmanager

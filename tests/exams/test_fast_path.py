@@ -708,7 +708,8 @@ def _blank_points(app, attempt_id) -> float:
 
 def test_submits_arriving_together_are_written_together_each_graded_as_it_would_be_alone(app, setup, make_user):
     """PostgreSQL: one transaction of a fixed handful of statements for all of them; SQLite: one group commit, in
-    which each is finished by its own statements and the reports' aggregates of all of them by two."""
+    which one statement finishes all of them (and reads their reports' lookup), one writes their awards, and two
+    the reports' aggregates."""
     from tests.exams.test_api import count_statements
 
     first = _marked(app, setup, make_user, "A0009")
@@ -721,9 +722,12 @@ def test_submits_arriving_together_are_written_together_each_graded_as_it_would_
     if sqlite:
         assert len(aggregates) == 1, aggregates  # every person's result in one, and their item sums in one:
         assert len([s for s in statements if s.startswith("INSERT INTO exam_item_stats")]) == 1, statements
-        # under the write lock each submit is its finish alone; the awards of all of them are one statement
-        assert len([s for s in statements if s.startswith("UPDATE attempts SET status")]) == 4, statements
+        # under the write lock the finishes of all of them are one statement, and their awards one
+        finishes = [s for s in statements if s.startswith(("UPDATE attempts SET status", "WITH v(attempt_id,"))]
+        assert len(finishes) == 1 and finishes[0].startswith("WITH v(attempt_id,"), statements
         assert len([s for s in statements if s.startswith("WITH v(id, awarded)")]) == 1, statements
+        assert not [s for s in statements if "e.counting_attempt, s.rule" in s], statements  # the lookup: read with
+        # the finishes
     else:
         writes = [s for s in statements if s.lstrip().startswith(("WITH", "UPDATE", "INSERT"))]
         assert len(writes) == 2, writes  # the awards and finishes in one, the results and item sums in one
@@ -797,8 +801,9 @@ def test_when_what_follows_submits_written_together_fails_nothing_of_them_is_kep
 
 def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answered_again(
         app, setup, make_user, monkeypatch, flask_calls):
-    """SQLite: a submit in a group that follows up together takes no savepoint (its one write either happened or
-    not); when it fails, the others of its group are written, and the Flask route answers it again."""
+    """SQLite: a submit that the group's statement does not finish (its attempt changed since the grade) runs its
+    own finish right after it, without a savepoint (its one write either happened or not); when that fails, the
+    others of its group are written, and the Flask route answers it again."""
     from sqlalchemy import event
 
     from exam.exams import hot
@@ -807,6 +812,10 @@ def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answ
     _submit(*_marked(app, setup, make_user, "A0009"))
     papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(3)]
     failing, write_finish, failed = papers[1][1], hot._write_finish, []
+    finish_together = hot._finish_together_sqlite
+
+    def changed_since_its_grade(conn, finishes):  # the statement leaves the failing one's attempt as it was
+        return finish_together(conn, [finish for finish in finishes if finish.attempt_id != failing])
 
     def fail_once(conn, attempt_id, graded, now, **kwargs):
         if attempt_id == failing and not failed:
@@ -815,6 +824,7 @@ def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answ
         return write_finish(conn, attempt_id, graded, now, **kwargs)
 
     monkeypatch.setattr(hot, "_write_finish", fail_once)
+    monkeypatch.setattr(hot, "_finish_together_sqlite", changed_since_its_grade)
     savepoints = []
     with app.app_context():
         engine = db.engine
@@ -832,5 +842,33 @@ def test_a_submit_that_fails_in_a_group_written_together_fails_alone_and_is_answ
         event.remove(engine, "before_cursor_execute", before)
     assert failed == [failing] and savepoints == []
     assert flask_calls == [f"POST /api/v1/attempts/{failing}/submit"]  # the others answered by their group
+    _each_submitted_once(app, papers, answers)
+    assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
+
+
+def test_when_the_statement_finishing_a_group_together_fails_each_submit_is_written_alone(
+        app, setup, make_user, monkeypatch, flask_calls):
+    """SQLite: when the one statement that finishes a group's submits fails, nothing of the group is kept and it runs
+    again job by job, each submit in its own savepoint; every one is finished once and answered by the fast path."""
+    from exam.exams import hot
+
+    _sqlite_only(app)
+    _submit(*_marked(app, setup, make_user, "A0009"))
+    papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(3)]
+    finish_together, failed = hot._finish_together_sqlite, []
+
+    def fail_once(conn, finishes):
+        if not failed:
+            failed.append(sorted(finish.attempt_id for finish in finishes))
+            finish_together(conn, finishes)  # written, then the statement fails: undone with the group
+            raise RuntimeError("the group's finishes could not be written")
+        return finish_together(conn, finishes)
+
+    monkeypatch.setattr(hot, "_finish_together_sqlite", fail_once)
+    flask_calls.clear()
+    with app.app_context():
+        answers = _submitted_together(papers)
+    assert failed == [sorted(attempt_id for _, attempt_id, _ in papers)]
+    assert flask_calls == []
     _each_submitted_once(app, papers, answers)
     assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
