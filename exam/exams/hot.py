@@ -154,6 +154,35 @@ SELECT (SELECT deadline FROM touched) AS deadline, (SELECT count(*) FROM stored)
 """).bindparams(*_TIMES, _STARTED, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()),
                 *([_ACTIVE] if by_token else [])).columns(deadline=DateTime(), stored=Integer())
     for by_token, owner in _OWNER_IS.items()}
+# PostgreSQL, the saves of known items of distinct attempts (``_saves_known_pg``): each row of j with the conditions
+# of _SAVE_KNOWN_PG (the owner: a user's id, or else a live token of an active user)
+_SAVES_COLUMNS = {"attempt_id": "integer", "started_at": "timestamp", "cutoff": "timestamp", "now": "timestamp",
+                  "token_hash": "text", "user_id": "integer", "item_id": "integer", "response": "text",
+                  "seq": "bigint", "flagged": "boolean"}
+_SAVES_KNOWN_PG = text(f"""
+WITH j AS (
+    SELECT * FROM unnest({", ".join(f"CAST(:{name}s AS {type_}[])" for name, type_ in _SAVES_COLUMNS.items())})
+         AS j({", ".join(_SAVES_COLUMNS)})
+), touched AS (
+    UPDATE attempts a SET last_saved_at = j.now
+    FROM j
+    WHERE a.id = j.attempt_id AND a.started_at = j.started_at AND a.status = 'in_progress' AND a.deadline >= j.cutoff
+      AND a.user_id = coalesce(j.user_id, (SELECT t.user_id FROM api_tokens t JOIN users u ON u.id = t.user_id
+                                           WHERE t.token_hash = j.token_hash AND t.revoked_at IS NULL AND u.active))
+    RETURNING a.id, a.deadline
+), stored AS (
+    UPDATE attempt_items ai SET response = CAST(j.response AS json), response_seq = j.seq, saved_at = j.now,
+                                flagged = COALESCE(j.flagged, ai.flagged)
+    FROM j JOIN touched t ON t.id = j.attempt_id
+    WHERE ai.id = j.item_id AND ai.attempt_id = j.attempt_id AND ai.response_seq < j.seq
+    RETURNING ai.attempt_id
+)
+SELECT t.id AS attempt_id, t.deadline, (SELECT count(*) FROM stored s WHERE s.attempt_id = t.id) AS stored
+FROM touched t
+""").bindparams(*(bindparam(name + "s", type_=ARRAY({"integer": Integer(), "bigint": BigInteger(), "text": String(),
+                                                      "timestamp": DateTime(), "boolean": Boolean()}[type_]))
+                  for name, type_ in _SAVES_COLUMNS.items())).columns(
+    attempt_id=Integer(), deadline=DateTime(), stored=Integer())
 _ITEM_SEQ = text("SELECT response_seq, saved_at FROM attempt_items WHERE id = :item_id").columns(
     response_seq=BigInteger(), saved_at=DateTime())
 
@@ -510,11 +539,11 @@ def _save_known(owner: Owner, attempt_id: int, position: int, item: _Item, respo
     by_token = owner.user_id is None
     if _is_sqlite():
         deadline, stored = _group_commit(_Job(_store_known(write, by_token)))
+    elif db.session().in_transaction():  # a session request: the save commits with its transaction
+        deadline, stored = _save_known_pg(_Save(write, by_token))
     else:
-        conn = _pg_connection()
-        result = conn.execute(_SAVE_KNOWN_PG[by_token], write).one()
-        deadline, stored = result.deadline, result.stored
-        db.session.commit()
+        deadline, stored = _in_turn(_pg_save_turn, _pg_saves, _Save(write, by_token), _saves_known_pg,
+                                    _save_known_pg)
     if deadline is None:
         return None
     if stored != 1:  # a newer answer is stored (an older request arriving late): say which
@@ -523,6 +552,49 @@ def _save_known(owner: Owner, attempt_id: int, position: int, item: _Item, respo
             db.session.rollback()
         return Saved(position, current.response_seq, False, current.saved_at, deadline)
     return Saved(position, seq, True, now, deadline)
+
+
+@dataclass
+class _Save(_Queued):
+    """PostgreSQL: a known item's save (``_SAVE_KNOWN_PG``'s parameters), perhaps waiting for its process's save
+    turn (``_in_turn``): the saves of a worker's threads that arrive together are one statement in autocommit."""
+
+    write: dict
+    by_token: bool
+
+    @property
+    def attempt_id(self) -> int:
+        return self.write["attempt_id"]
+
+
+_pg_save_turn = threading.Lock()  # PostgreSQL: this process's save turn
+_pg_saves: list[_Save] = []
+
+
+def _save_known_pg(job: _Save) -> tuple[datetime | None, int]:
+    """PostgreSQL: one save of a known item in one statement: (the deadline, or None when the attempt was not
+    touched; 1 if the answer was stored)."""
+    result = _pg_connection().execute(_SAVE_KNOWN_PG[job.by_token], job.write).one()
+    db.session.commit()
+    return result.deadline, result.stored
+
+
+def _saves_known_pg(jobs: list[_Save]) -> list[tuple[datetime | None, int]]:
+    """PostgreSQL: the saves of known items of distinct attempts in one statement in autocommit, each with every
+    condition of ``_SAVE_KNOWN_PG`` (its owner, its attempt's start, open status and deadline; its answer only
+    over an older one). Answers as ``_save_known_pg`` does, in order."""
+    serialise = getattr(db.engine.dialect, "_json_serializer", None) or json.dumps  # as the JSON type would
+    columns: dict[str, list] = {name: [] for name in _SAVES_COLUMNS}
+    for job in sorted(jobs, key=lambda job: job.attempt_id):  # one order of the attempts' locks in every batch
+        write = job.write
+        for name in ("attempt_id", "started_at", "cutoff", "now", "item_id", "seq", "flagged"):
+            columns[name].append(write[name])
+        columns["token_hash"].append(write.get("token_hash"))
+        columns["user_id"].append(write.get("user_id"))
+        columns["response"].append(serialise(write["response"]))
+    touched = {row.attempt_id: (row.deadline, row.stored) for row in _pg_connection().execute(
+        _SAVES_KNOWN_PG, {name + "s": values for name, values in columns.items()})}
+    return [touched.get(job.attempt_id, (None, 0)) for job in jobs]
 
 
 def _clean(item: _Item, response: Any) -> Any:
@@ -841,42 +913,52 @@ def _submit_pg(owner: Owner, attempt_id: int, now: datetime) -> dict | None:
     transaction that finished its attempt has committed. When that transaction fails, nothing of it is stored
     and each of its submits runs again alone, so one submit's failure is its own."""
     _release_session()
-    job = _Submit(owner, attempt_id, now)
-    with _take_turn(_pg_turn, _pg_submits, job) as batch:
+    return _in_turn(_pg_turn, _pg_submits, _Submit(owner, attempt_id, now),
+                    lambda jobs: _submit_together(db.session.connection(), jobs),
+                    lambda job: _submit_alone(job.owner, job.attempt_id, job.now))
+
+
+def _in_turn(turn: threading.Lock, queue: list, job: _Queued, together: Callable[[list], list],
+             alone: Callable[[Any], Any]) -> Any:
+    """PostgreSQL: queue the job (it has an ``attempt_id``) for the process's turn. The thread that takes the turn
+    runs every job queued so far: one job per attempt ``together`` in the session's transaction, committed
+    (``together(jobs)`` gives their results in order), when there is more than one; then each other job
+    (a second one of an attempt, or every job when they were one, or when together failed: nothing of it is
+    stored) ``alone``. Returns this job's result once what wrote it has committed, or raises its error."""
+    with _take_turn(turn, queue, job) as batch:
         if batch:
             try:
-                _run_submits(batch)
+                _run_turn(batch, together, alone)
             finally:
                 for each in batch:
                     if not each.done.is_set():
-                        each.error = each.error or RuntimeError("submit not run")
+                        each.error = each.error or RuntimeError("not run")
                         each.done.set()
     return job.outcome()
 
 
-def _run_submits(batch: list[_Submit]) -> None:
-    """Finish the batch together in the session's transaction, each attempt once (a second submit of an attempt
-    in the batch runs alone after it, and answers the state); alone when the batch fails or is one submit."""
-    together, alone, seen = [], [], set()
+def _run_turn(batch: list, together: Callable[[list], list], alone: Callable[[Any], Any]) -> None:
+    """The jobs of one turn (``_in_turn``): the first of each attempt together, then the others each alone."""
+    first, rest, seen = [], [], set()
     for job in batch:
-        (alone if job.attempt_id in seen else together).append(job)
+        (rest if job.attempt_id in seen else first).append(job)
         seen.add(job.attempt_id)
-    if len(together) > 1:
+    if len(first) > 1:
         try:
-            results = _submit_together(db.session.connection(), together)
+            results = together(first)
             db.session.commit()
-        except Exception:  # nothing of the batch is stored: each runs alone
+        except Exception:  # nothing of it is stored: each runs alone
             db.session.rollback()
-            alone = batch
+            rest = batch
         else:
-            for job, body in zip(together, results, strict=True):
-                job.result = body
+            for job, result in zip(first, results, strict=True):
+                job.result = result
                 job.done.set()
     else:
-        alone = batch
-    for job in alone:
+        rest = batch
+    for job in rest:
         try:
-            job.result = _submit_alone(job.owner, job.attempt_id, job.now)
+            job.result = alone(job)
         except Exception as exc:
             job.error = exc
         job.done.set()

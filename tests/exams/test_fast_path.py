@@ -642,25 +642,35 @@ def _submitted_together(requests: list[tuple], queued: int | None = None) -> lis
     """Send the submits (client, attempt id, headers) at once while this process's turn to write them is held,
     and let it go once every one of them (or ``queued`` of them) is queued: the first thread to take the turn
     finishes them all."""
+    from exam.exams import hot
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    return _sent_together(
+        [lambda client=client, attempt_id=attempt_id, headers=headers:
+         client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
+         for client, attempt_id, headers in requests],
+        (hot._sqlite_writes, hot._queue) if sqlite else (hot._pg_turn, hot._pg_submits), queued)
+
+
+def _sent_together(sends: list, turn_and_queue: tuple, queued: int | None = None) -> list:
+    """Run the requests (each a call giving its answer) in threads at once while the process's turn is held, and
+    let it go once every one of them (or ``queued`` of them) is in the turn's queue."""
     import threading
     import time
 
-    from exam.exams import hot
+    answers: list = [None] * len(sends)
 
-    answers: list = [None] * len(requests)
+    def send(i):
+        answers[i] = sends[i]()
 
-    def send(i, client, attempt_id, headers):
-        answers[i] = client.post(f"/api/v1/attempts/{attempt_id}/submit", headers=headers)
-
-    threads = [threading.Thread(target=send, args=(i, *request)) for i, request in enumerate(requests)]
-    sqlite = db.engine.dialect.name == "sqlite"
-    turn, queue = (hot._sqlite_writes, hot._queue) if sqlite else (hot._pg_turn, hot._pg_submits)
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(sends))]
+    turn, queue = turn_and_queue
     with turn:
         for thread in threads:
             thread.start()
         waited = time.monotonic()
-        while len(queue) < (len(requests) if queued is None else queued):
-            assert time.monotonic() - waited < 10, "the submits did not queue"
+        while len(queue) < (len(sends) if queued is None else queued):
+            assert time.monotonic() - waited < 10, "the requests did not queue"
             time.sleep(0.005)
     for thread in threads:
         thread.join(20)
@@ -872,3 +882,123 @@ def test_when_the_statement_finishing_a_group_together_fails_each_submit_is_writ
     assert flask_calls == []
     _each_submitted_once(app, papers, answers)
     assert len(_kept_as_rebuilt(app, setup["exam_id"])) == 4
+
+
+# --- saves that arrive together: one statement in autocommit (PostgreSQL) ------------------------------------
+
+def _postgresql_only(app) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's saves written together (SQLite's group commit is tested above)")
+
+
+def _saved_together(app, saves: list[tuple], queued: int | None = None) -> list:
+    """Send the saves (client, attempt id, headers, position, response, seq) at once while this process's save
+    turn is held: the first thread to take it writes them all."""
+    from exam.exams import hot
+
+    def send(client, attempt_id, headers, position, response, seq, flagged=None):
+        body = {"response": response, "seq": seq} | ({} if flagged is None else {"flagged": flagged})
+        return client.put(f"/api/v1/attempts/{attempt_id}/items/{position}", json=body, headers=headers)
+
+    with app.app_context():
+        return _sent_together([lambda save=save: send(*save) for save in saves], (hot._pg_save_turn, hot._pg_saves),
+                              queued)
+
+
+def _known(app, setup, make_user, username):
+    """An attempt whose items this process knows (the examinee opened the paper): (client, attempt id, headers,
+    key)."""
+    client, attempt_id, headers, key = _start(app, setup, user=make_user(username))
+    assert client.get(f"/api/v1/attempts/{attempt_id}", headers=headers).status_code == 200
+    return client, attempt_id, headers, key
+
+
+def _shown(client, attempt_id, headers, position):
+    """The item's answer as the paper shows it to the examinee (in the displayed order of its options)."""
+    items = client.get(f"/api/v1/attempts/{attempt_id}", headers=headers).json["items"]
+    return next(item["response"] for item in items if item["position"] == position)
+
+
+def test_saves_arriving_together_are_one_statement_each_stored_as_it_would_be_alone(app, setup, make_user,
+                                                                                   flask_calls):
+    from tests.exams.test_api import count_statements
+
+    _postgresql_only(app)
+    papers = [_known(app, setup, make_user, f"A002{n}") for n in range(4)]
+    before = utcnow()
+    flask_calls.clear()
+    with count_statements(app) as statements:
+        answers = _saved_together(app, [(client, attempt_id, headers, 2, key[2], 5)
+                                        for client, attempt_id, headers, key in papers])
+    assert len(statements) == 1 and "unnest" in statements[0], statements  # the four in one
+    assert flask_calls == []
+    for (client, attempt_id, headers, key), answer in zip(papers, answers, strict=True):
+        assert answer.status_code == 200 and answer.json["saved"] is True and answer.json["seq"] == 5
+        item = _stored(app, attempt_id, 2)
+        assert _shown(client, attempt_id, headers, 2) == key[2] and item.response_seq == 5
+        assert item.saved_at.strftime("%Y-%m-%dT%H:%M:%SZ") == answer.json["saved_at"]
+        with app.app_context():
+            assert db.session.get(Attempt, attempt_id).last_saved_at >= before
+
+
+def test_each_save_arriving_together_is_answered_as_if_alone_whatever_its_attempt(app, setup, make_user,
+                                                                                 flask_calls):
+    """One batch holds: a save, an older save of an item (not stored: the stored one said), a second save of the
+    same attempt (written alone after the batch), a flag, a save past the deadline (409), one with a revoked
+    token (401) and one with another person's token (404). Only the successes are the fast path's."""
+    from exam.accounts.models import ApiToken
+
+    _postgresql_only(app)
+    plain, older, twice, flagged, late, revoked, others, victim = (
+        _known(app, setup, make_user, f"A003{n}") for n in range(8))
+    assert _save(older[0], older[1], older[2], older[3][3], 9, position=3).json["saved"]
+    with app.app_context():
+        db.session.get(Attempt, late[1]).deadline = utcnow() - timedelta(minutes=10)
+        for token in db.session.scalars(select(ApiToken).where(ApiToken.user_id == db.session.get(
+                Attempt, revoked[1]).user_id)):
+            token.revoked_at = utcnow()
+        db.session.commit()
+    saves = [(plain[0], plain[1], plain[2], 2, plain[3][2], 5),
+             (older[0], older[1], older[2], 3, None, 4),
+             (twice[0], twice[1], twice[2], 2, twice[3][2], 5),
+             (twice[0], twice[1], twice[2], 3, twice[3][3], 6),
+             (flagged[0], flagged[1], flagged[2], 2, flagged[3][2], 5, True),
+             (late[0], late[1], late[2], 2, late[3][2], 5),
+             (revoked[0], revoked[1], revoked[2], 2, revoked[3][2], 5),
+             (others[0], victim[1], others[2], 2, None, 7)]  # another person's token on an attempt
+    flask_calls.clear()
+    answers = _saved_together(app, saves)
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 200, 409, 401, 404]
+    assert [a.json.get("saved") for a in answers[:5]] == [True, False, True, True, True]
+    assert answers[1].json["seq"] == 9 and answers[5].json["error"]["code"] == "deadline_passed"
+    assert sorted(flask_calls) == sorted(f"PUT /api/v1/attempts/{attempt_id}/items/2"
+                                         for attempt_id in (late[1], revoked[1], victim[1]))
+    assert _stored(app, flagged[1], 2).flagged is True and _stored(app, plain[1], 2).flagged is False
+    assert _shown(*plain[:3], 2) == plain[3][2] and _stored(app, plain[1], 2).response_seq == 5
+    assert _stored(app, older[1], 3).response_seq == 9 and _shown(*older[:3], 3) == older[3][3]
+    assert [_stored(app, twice[1], p).response_seq for p in (2, 3)] == [5, 6]
+    for attempt_id in (late[1], revoked[1], victim[1]):
+        assert _stored(app, attempt_id, 2).response_seq == 0
+
+
+def test_when_saves_written_together_fail_each_is_written_alone(app, setup, make_user, monkeypatch, flask_calls):
+    """The saves' one statement either wrote all of them or nothing; when it fails, each runs alone."""
+    from exam.exams import hot
+
+    _postgresql_only(app)
+    papers = [_known(app, setup, make_user, f"A004{n}") for n in range(3)]
+    failed = []
+
+    def fail(jobs):
+        failed.append(sorted(job.attempt_id for job in jobs))
+        raise RuntimeError("the saves could not be written together")
+
+    monkeypatch.setattr(hot, "_saves_known_pg", fail)
+    flask_calls.clear()
+    answers = _saved_together(app, [(client, attempt_id, headers, 2, key[2], 5)
+                                    for client, attempt_id, headers, key in papers])
+    assert failed == [sorted(attempt_id for _, attempt_id, _, _ in papers)]
+    assert flask_calls == [] and all(a.status_code == 200 and a.json["saved"] for a in answers)
+    for client, attempt_id, headers, key in papers:
+        assert _shown(client, attempt_id, headers, 2) == key[2] and _stored(app, attempt_id, 2).response_seq == 5
