@@ -284,7 +284,8 @@ _start_exam = _Compiled(lambda dialect: _insert(dialect)(ExamStatsState)
 # Per changed attempt: its exam and person, the exam's counting rule and aggregates' rule, the person's counting
 # attempt and its percentage so far, and (for an exam without aggregates) how many other attempts have finished.
 # As SQL text, built once: the exam day's submit on PostgreSQL also runs it inside the statement that finishes the
-# attempt (``exam.exams.hot``), one round trip fewer.
+# attempt (``exam.exams.hot``), one round trip fewer; on SQLite the statement that finishes a group's submits reads
+# the same columns in its RETURNING (``hot._FINISH_TOGETHER``): a change here is made there too.
 _LOOKUP_SQL = """
 SELECT a.exam_id, a.user_id, e.counting_attempt, s.rule, r.attempt_id AS old_attempt, r.percent AS old_percent,
        CASE WHEN s.rule IS NULL THEN (SELECT count(*) FROM attempts o
