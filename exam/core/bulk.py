@@ -8,10 +8,11 @@ Everything happens on the session's connection, inside its transaction: a later 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import JSON, Table, func, insert, select, text
+
+from exam.core.db import json_serialiser
 
 
 def reserve_ids(session, table: Table, count: int) -> list[int]:
@@ -45,7 +46,7 @@ def insert_rows(session, table: Table, columns: Sequence[str], rows: Iterable[Se
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
-        serialise = getattr(dialect, "_json_serializer", None) or json.dumps
+        serialise = json_serialiser(dialect)
         json_at = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
         if json_at:
             rows = [_with_json(row, json_at, serialise) for row in rows]

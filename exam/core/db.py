@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 from contextlib import contextmanager
@@ -12,6 +13,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def json_serialiser(dialect):
+    """The function that makes a value's JSON text as the dialect's JSON type writes it (the engine's
+    ``json_serializer``, else ``json.dumps``): for JSON sent as text, in bulk or in arrays."""
+    return getattr(dialect, "_json_serializer", None) or json.dumps
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:

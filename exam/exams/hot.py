@@ -49,7 +49,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, Stri
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from exam.accounts.models import ApiToken, User
-from exam.core.db import deferred_reads, sqlite_group_writer, sync_wal
+from exam.core.db import deferred_reads, json_serialiser, sqlite_group_writer, sync_wal
 from exam.core.errors import Conflict
 from exam.exams import operations as ops
 from exam.exams.models import Attempt, AttemptItem, Exam
@@ -583,7 +583,7 @@ def _saves_known_pg(jobs: list[_Save]) -> list[tuple[datetime | None, int]]:
     """PostgreSQL: the saves of known items of distinct attempts in one statement in autocommit, each with every
     condition of ``_SAVE_KNOWN_PG`` (its owner, its attempt's start, open status and deadline; its answer only
     over an older one). Answers as ``_save_known_pg`` does, in order."""
-    serialise = getattr(db.engine.dialect, "_json_serializer", None) or json.dumps  # as the JSON type would
+    serialise = json_serialiser(db.engine.dialect)
     columns: dict[str, list] = {name: [] for name in _SAVES_COLUMNS}
     for job in sorted(jobs, key=lambda job: job.attempt_id):  # one order of the attempts' locks in every batch
         write = job.write

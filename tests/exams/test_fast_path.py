@@ -280,9 +280,9 @@ def test_a_save_stored_between_the_grading_and_the_write_lock_is_graded(app, set
 
 # --- a save of an item saved before: the write alone (exam.exams.hot._save_known) ----------------------------
 
-def _save(client, attempt_id, headers, response, seq, position=1):
-    return client.put(f"/api/v1/attempts/{attempt_id}/items/{position}", json={"response": response, "seq": seq},
-                      headers=headers)
+def _save(client, attempt_id, headers, response, seq, position=1, flagged=None):
+    body = {"response": response, "seq": seq} | ({} if flagged is None else {"flagged": flagged})
+    return client.put(f"/api/v1/attempts/{attempt_id}/items/{position}", json=body, headers=headers)
 
 
 def test_a_second_save_of_an_item_is_the_write_alone_and_checks_everything_inside_it(app, setup):
@@ -898,8 +898,7 @@ def _saved_together(app, saves: list[tuple], queued: int | None = None) -> list:
     from exam.exams import hot
 
     def send(client, attempt_id, headers, position, response, seq, flagged=None):
-        body = {"response": response, "seq": seq} | ({} if flagged is None else {"flagged": flagged})
-        return client.put(f"/api/v1/attempts/{attempt_id}/items/{position}", json=body, headers=headers)
+        return _save(client, attempt_id, headers, response, seq, position=position, flagged=flagged)
 
     with app.app_context():
         return _sent_together([lambda save=save: send(*save) for save in saves], (hot._pg_save_turn, hot._pg_saves),
