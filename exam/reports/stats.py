@@ -81,9 +81,19 @@ def _people(user_ids):
     return Attempt.user_id.in_(user_ids)
 
 
+def _finished_of(exam_ids, user_ids):
+    """The finished attempts of the exams (and of ``user_ids``: see ``_people``). For named people the rows are
+    found by the person (the user_id index) and the exam and status only filter them: on an exam day the
+    statistics say today's exam has hardly any attempts (it had none when they were taken), and the planner took
+    the exam's or the status's index and read every finished attempt of the exam, or of every exam, per submit."""
+    exams, finished = Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES)
+    if user_ids is None:
+        return and_(exams, finished)
+    return and_(exams.is_(true()), finished.is_(true()), _people(user_ids))
+
+
 def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: list[int] | None = None):
     """One row per person and exam: the counting attempt (see the module docstring)."""
-    people = _people(user_ids)
     ranked_order = case((Exam.counting_attempt == "best", Attempt.score), else_=None)
     rank = func.row_number().over(
         partition_by=(Attempt.exam_id, Attempt.user_id),
@@ -94,8 +104,7 @@ def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: lis
                Attempt.score.label("score"), Attempt.max_score.label("max_score"), Attempt.passed.label("passed"),
                Attempt.band.label("band"), Attempt.finished_by.label("finished_by"), rank)
         .join(Exam, Exam.id == Attempt.exam_id)
-        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES), Attempt.passed.is_not(None),
-               people)
+        .where(_finished_of(exam_ids, user_ids), Attempt.passed.is_not(None))
         .subquery(name + "_ranked")
     )
     return select(inner).where(inner.c.rank == 1).subquery(name)
@@ -103,12 +112,11 @@ def counting_subquery(exam_ids: list[int], name: str = "counting", user_ids: lis
 
 def finished_subquery(exam_ids: list[int], name: str = "finished", user_ids: list[int] | None = None):
     """Per person and exam: how many finished attempts, how many of them auto-submitted."""
-    people = _people(user_ids)
     return (
         select(Attempt.exam_id.label("exam_id"), Attempt.user_id.label("user_id"),
                func.count().label("attempts"),
                func.sum(case((Attempt.finished_by.in_(("deadline", "focus_limit")), 1), else_=0)).label("auto"))
-        .where(Attempt.exam_id.in_(exam_ids), Attempt.status.in_(FINISHED_STATUSES), people)
+        .where(_finished_of(exam_ids, user_ids))
         .group_by(Attempt.exam_id, Attempt.user_id)
         .subquery(name)
     )

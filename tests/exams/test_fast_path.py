@@ -1001,3 +1001,102 @@ def test_when_saves_written_together_fail_each_is_written_alone(app, setup, make
     assert flask_calls == [] and all(a.status_code == 200 and a.json["saved"] for a in answers)
     for client, attempt_id, headers, key in papers:
         assert _shown(client, attempt_id, headers, 2) == key[2] and _stored(app, attempt_id, 2).response_seq == 5
+
+
+# --- what the statements written together read (PostgreSQL) ----------------------------------------------
+
+CROWD = 1_000
+
+
+def _crowd(app, exam_id: int, like_attempt: int, count: int = CROWD) -> None:
+    """``count`` other examinees, each with a live token and an attempt on the exam, half of them in progress and
+    half finished, written in bulk (copies of the rows of ``like_attempt`` and its examinee)."""
+    import hashlib
+
+    from sqlalchemy import func, insert
+
+    from exam.accounts.models import ApiToken, User
+
+    with app.app_context():
+        conn = db.session.connection()
+        attempts, users, tokens = Attempt.__table__, User.__table__, ApiToken.__table__
+        attempt = dict(conn.execute(select(attempts).where(attempts.c.id == like_attempt)).mappings().one())
+        user = dict(conn.execute(select(users).where(users.c.id == attempt["user_id"])).mappings().one())
+        first_user = conn.execute(select(func.max(users.c.id))).scalar() + 1
+        first_attempt = conn.execute(select(func.max(attempts.c.id))).scalar() + 1
+        ids = range(first_user, first_user + count)
+        conn.execute(insert(users), [dict(user, id=i, username=f"C{i:05d}") for i in ids])
+        conn.execute(insert(tokens), [{"user_id": i, "token_hash": hashlib.sha256(f"crowd {i}".encode()).hexdigest(),
+                                       "created_at": utcnow()} for i in ids])
+        finished = {"status": "submitted", "finished_at": utcnow(), "finished_by": "examinee", "score": 0.0,
+                    "passed": False}
+        conn.execute(insert(attempts), [dict(attempt, id=first_attempt + k, user_id=i, exam_id=exam_id,
+                                             **(finished if k % 2 else {})) for k, i in enumerate(ids)])
+        for table, column in (("users", "id"), ("attempts", "id")):
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                 f"(SELECT max({column}) FROM {table}))")
+        db.session.commit()
+
+
+def _rows_read(app, statement: str, parameters, relations=("attempts", "api_tokens", "users", "exam_results")) -> dict:
+    """The rows the statement reads from each of ``relations`` (every row a scan returned or removed), from
+    PostgreSQL's EXPLAIN ANALYZE, in a transaction rolled back."""
+    import json
+
+    def walk(node, found):
+        if node.get("Relation Name") in relations:
+            loops = node.get("Actual Loops", 1)
+            read = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0) + node.get(
+                "Rows Removed by Index Recheck", 0)
+            found[node["Relation Name"]] = found.get(node["Relation Name"], 0) + read * loops
+        for child in node.get("Plans", []):
+            walk(child, found)
+        return found
+
+    with app.app_context():
+        conn = db.engine.connect()
+        try:
+            plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar()
+        finally:
+            conn.rollback()
+            conn.close()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return walk(plan[0]["Plan"], {})
+
+
+def test_saves_and_submits_written_together_read_only_their_own_attempts_and_owners(app, setup, make_user):
+    """Among a thousand other examinees with live tokens and attempts on the exam (open or finished), the
+    statements that write the saves and the submits of a batch read the rows of the batch's attempts and owners,
+    not every attempt, token or user: a batch's cost does not grow with the staff or the exam, whatever the
+    statistics say (these tables were never analysed, as on an exam day the new exam's rows are not yet)."""
+    from sqlalchemy import event
+
+    _postgresql_only(app)
+    _submit(*_marked(app, setup, make_user, "A0059"))  # the exam's aggregates start from its first result
+    papers = [_known(app, setup, make_user, f"A005{n}") for n in range(4)]
+    _crowd(app, setup["exam_id"], papers[0][1])
+    sent = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        saved = _saved_together(app, [(client, attempt_id, headers, 2, key[2], 5)
+                                      for client, attempt_id, headers, key in papers])
+        with app.app_context():
+            submitted = _submitted_together([paper[:3] for paper in papers])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert all(answer.json["saved"] for answer in saved)
+    assert all(answer.json["status"] == "submitted" for answer in submitted)
+    together = [(statement, parameters) for statement, parameters in sent if "unnest" in statement or "ANY (" in
+                statement or "ANY(" in statement]
+    kinds = ("touched AS", "FOR UPDATE", "WITH awards AS", "WITH new_results AS")  # the saves; the submits' locked
+    # read, their awards and finishes, their first results and item sums
+    assert all(any(kind in statement for statement, _ in together) for kind in kinds), [s for s, _ in together]
+    for statement, parameters in together:
+        read = _rows_read(app, statement, parameters)
+        assert all(rows <= 3 * len(papers) for rows in read.values()), (read, statement)
