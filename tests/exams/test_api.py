@@ -44,12 +44,14 @@ def _token_submit_budget(app) -> int:
 
 
 @contextmanager
-def count_statements(app):
+def count_statements(app, *, parameters: bool = False):
+    """The statements sent inside the block (without BEGIN, PRAGMA, SAVEPOINT, RELEASE); with ``parameters``, each
+    as (statement, its parameters as sent)."""
     statements = []
 
-    def before(conn, cursor, statement, *args):
+    def before(conn, cursor, statement, sent, *args):
         if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
+            statements.append((statement, sent) if parameters else statement)
 
     with app.app_context():
         engine = db.engine

@@ -1040,9 +1040,7 @@ def _crowd(app, exam_id: int, like_attempt: int, count: int = CROWD) -> None:
 
 def _rows_read(app, statement: str, parameters, relations=("attempts", "api_tokens", "users", "exam_results")) -> dict:
     """The rows the statement reads from each of ``relations`` (every row a scan returned or removed), from
-    PostgreSQL's EXPLAIN ANALYZE, in a transaction rolled back."""
-    import json
-
+    PostgreSQL's EXPLAIN ANALYZE (its JSON decoded by psycopg), in a transaction rolled back."""
     def walk(node, found):
         if node.get("Relation Name") in relations:
             loops = node.get("Actual Loops", 1)
@@ -1060,7 +1058,6 @@ def _rows_read(app, statement: str, parameters, relations=("attempts", "api_toke
         finally:
             conn.rollback()
             conn.close()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
     return walk(plan[0]["Plan"], {})
 
 
@@ -1069,27 +1066,17 @@ def test_saves_and_submits_written_together_read_only_their_own_attempts_and_own
     statements that write the saves and the submits of a batch read the rows of the batch's attempts and owners,
     not every attempt, token or user: a batch's cost does not grow with the staff or the exam, whatever the
     statistics say (these tables were never analysed, as on an exam day the new exam's rows are not yet)."""
-    from sqlalchemy import event
+    from tests.exams.test_api import count_statements
 
     _postgresql_only(app)
     _submit(*_marked(app, setup, make_user, "A0059"))  # the exam's aggregates start from its first result
     papers = [_known(app, setup, make_user, f"A005{n}") for n in range(4)]
     _crowd(app, setup["exam_id"], papers[0][1])
-    sent = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        sent.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_statements(app, parameters=True) as sent:
         saved = _saved_together(app, [(client, attempt_id, headers, 2, key[2], 5)
                                       for client, attempt_id, headers, key in papers])
         with app.app_context():
             submitted = _submitted_together([paper[:3] for paper in papers])
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert all(answer.json["saved"] for answer in saved)
     assert all(answer.json["status"] == "submitted" for answer in submitted)
     together = [(statement, parameters) for statement, parameters in sent if "unnest" in statement or "ANY (" in
