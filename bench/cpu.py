@@ -2,8 +2,9 @@
 and the machine as a whole (with the time the hypervisor took: steal).
 
 Throughput on a shared 2-core virtual machine drifts with the host; the CPU a request costs drifts much less. A
-closed loop saturates the cores, so its throughput is about the cores divided by the CPU per request (all
-parties). Read from /proc (Linux); elsewhere the figures are left out.
+closed loop that keeps the cores busy gives about the cores divided by the CPU per request (all parties); how busy
+they were, and how evenly the server's workers shared the work, are read with it. Read from /proc (Linux);
+elsewhere the figures are left out.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Snapshot:
     busy: float
     steal: float
     total: float
+    workers: tuple[float, ...] = ()  # each server worker's CPU seconds (``server`` is their sum)
 
 
 PARTIES = ("server", "database", "load", "busy")
@@ -77,10 +79,11 @@ class Sampler:
 
     def snapshot(self) -> Snapshot:
         busy, steal, total = _machine()
-        return Snapshot(at=time.time(), server=sum(_process_seconds(p) for p in self.server_pids),
+        workers = tuple(_process_seconds(p) for p in self.server_pids)
+        return Snapshot(at=time.time(), server=sum(workers),
                         database=sum(_process_seconds(p) for p in _postgres_pids()) if self.database else 0.0,
                         load=_process_seconds(self.load_pid) if self.load_pid else 0.0,
-                        busy=busy, steal=steal, total=total)
+                        busy=busy, steal=steal, total=total, workers=workers)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -107,6 +110,15 @@ class Sampler:
         figures = {name: round(getattr(last, name) - getattr(first, name), 3) for name in PARTIES}
         figures["from"], figures["to"], figures["seconds"] = first.at, last.at, round(last.at - first.at, 3)
         figures["steal_share"] = round((last.steal - first.steal) / (last.total - first.total), 3)
+        # how much of the machine's time was used at all: a closed loop that leaves cores idle is not limited
+        # by the CPU alone (its req/s is then below cores x 1000 / the machine's ms per request)
+        figures["busy_share"] = round((last.busy - first.busy) / (last.total - first.total), 3)
+        # the busiest worker's share of the server's CPU (1 / workers when the load is even): the load tool's
+        # connections stay with the worker that accepted them, and when one worker accepted most of them the
+        # run measured little more than that worker's one core of Python
+        worked = [b - a for a, b in zip(first.workers, last.workers, strict=True)]
+        if len(worked) > 1 and sum(worked) > 0:
+            figures["busiest_worker_share"] = round(max(worked) / sum(worked), 3)
         return figures
 
 

@@ -140,14 +140,21 @@ def _cpu_lines(http: list[dict]) -> list[str]:
             if (ms := per_request(row.get("cpu_seconds"), row.get("cpu_requests")))]
     if not rows:
         return []
-    lines = ["", "CPU per request (ms, all threads, in the steady part of the run; a closed loop saturates the "
-             "cores, so its req/s is about cores × 1000 / the machine's ms; steal: the host's share of the "
-             "machine's time):", "",
-             "| Scenario | DB | Request | server | database | load tool | machine | steal |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["", "CPU per request (ms, all threads, in the steady part of the run; a closed loop that keeps the "
+             "cores busy gives about cores × 1000 / the machine's ms req/s; busy: the share of the machine's time "
+             "used at all; busiest worker: its share of the server's CPU, 1 / workers when the load is even; "
+             "steal: the host's share of the machine's time):", "",
+             "| Scenario | DB | Request | server | database | load tool | machine | busy | busiest worker | steal |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def share(spent: dict, name: str) -> str | None:
+        return f"{100 * spent[name]:.0f}%" if spent.get(name) is not None else None
+
     for result, row, ms in rows:
+        spent = row["cpu_seconds"]
         cells = [result["scenario"], result["db"], row.get("name"), ms["server"], ms["database"] or None,
-                 ms["load"], ms["busy"], f"{100 * row['cpu_seconds']['steal_share']:.1f}%"]
+                 ms["load"], ms["busy"], share(spent, "busy_share"), share(spent, "busiest_worker_share"),
+                 f"{100 * spent['steal_share']:.1f}%"]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return lines
 

@@ -192,13 +192,19 @@ def test_cpu_per_request_is_read_over_the_window_and_split_by_party():
 
     sampler = Sampler([], database=True)
     # at, server, database, load, busy, steal, total: two cores, the second to the fourth second of a run
-    sampler.samples = [Snapshot(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), Snapshot(1.0, 0.5, 0.1, 1.0, 1.8, 0.0, 2.0),
-                       Snapshot(2.0, 1.5, 0.6, 1.2, 3.6, 0.1, 4.0), Snapshot(3.0, 2.5, 1.1, 1.4, 5.4, 0.2, 6.0)]
+    # (two workers: the second did three quarters of the server's work in the window)
+    sampler.samples = [Snapshot(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, (0.0, 0.0)),
+                       Snapshot(1.0, 0.5, 0.1, 1.0, 1.8, 0.0, 2.0, (0.25, 0.25)),
+                       Snapshot(2.0, 1.5, 0.6, 1.2, 3.6, 0.1, 4.0, (0.5, 1.0)),
+                       Snapshot(3.0, 2.5, 1.1, 1.4, 5.2, 0.2, 6.0, (0.75, 1.75))]
     spent = sampler.spent(1.5, 3.0)
     assert spent["seconds"] == 1.0 and spent["server"] == 1.0 and spent["database"] == 0.5
     assert spent["steal_share"] == 0.05  # 0.1 of 2 core-seconds
-    assert per_request(spent, 500) == {"server": 2.0, "database": 1.0, "load": 0.4, "busy": 3.6}
+    assert spent["busy_share"] == 0.8  # 1.6 of 2 core-seconds used
+    assert spent["busiest_worker_share"] == 0.75
+    assert per_request(spent, 500) == {"server": 2.0, "database": 1.0, "load": 0.4, "busy": 3.2}
     assert sampler.spent(2.5, 2.9) is None  # fewer than two samples: no figure rather than a wrong one
     run = {"machine": {}, "results": [{"scenario": "exam_day", "db": "postgresql", "status": "ok", "rows": [
         {"name": "capacity: submit", "requests": 1000, "rps": 500.0, "cpu_seconds": spent, "cpu_requests": 500}]}]}
-    assert "| exam_day | postgresql | capacity: submit | 2.0 | 1.0 | 0.4 | 3.6 | 5.0% |" in report.render_markdown(run)
+    assert ("| exam_day | postgresql | capacity: submit | 2.0 | 1.0 | 0.4 | 3.2 | 80% | 75% | 5.0% |"
+            in report.render_markdown(run))
