@@ -631,17 +631,15 @@ def raw_item_analysis(exam: Exam) -> list[ItemStats]:
 
 
 def _kept_groups(exam: Exam):
-    """(sums per version, choice counts) from ``exam_item_stats`` and, on PostgreSQL, the sums of the results still
-    to be added to it (``item_stats.pending_item_rows``, counted from their answers): two small grouped reads."""
+    """(sums per version, choice counts) from ``exam_item_stats`` and the sums of the results still to be added to
+    it (``item_stats.pending_item_rows``, counted from their answers): two small grouped reads."""
     from exam.reports import item_stats
     from exam.reports.models import ExamItemStat as S
 
     connection = db.session.connection()
     kept = select(S.question_version_id, S.choice, S.position, *(getattr(S, name) for name in SUM_NAMES)).where(
         S.exam_id == exam.id)
-    if connection.dialect.name == "postgresql":  # only PostgreSQL marks results (item_stats.attempt_changed)
-        kept = union_all(kept, item_stats.pending_item_rows(exam.id, connection.dialect.name))
-    rows = kept.subquery("kept")
+    rows = union_all(kept, item_stats.pending_item_rows(exam.id, connection.dialect.name)).subquery("kept")
     sums = connection.execute(
         select(rows.c.question_version_id, literal(None, Text), func.min(rows.c.position),
                *(func.sum(rows.c[name]) for name in SUM_NAMES))
