@@ -36,7 +36,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Integer, Text, and_, any_, case, cast, func, literal, or_, select, true, union_all
+from sqlalchemy import Float, Integer, Text, and_, any_, case, cast, func, literal, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import ARRAY
 
@@ -631,25 +631,21 @@ def raw_item_analysis(exam: Exam) -> list[ItemStats]:
 
 
 def _kept_groups(exam: Exam):
-    """(sums per version, choice counts) from ``exam_item_stats`` and the sums of the results still to be added to
-    it (``item_stats.pending_item_rows``, counted from their answers): two small grouped reads."""
-    from exam.reports import item_stats
+    """(sums per version, choice counts) from ``exam_item_stats``: two small grouped reads."""
     from exam.reports.models import ExamItemStat as S
 
-    connection = db.session.connection()
-    kept = select(S.question_version_id, S.choice, S.position, *(getattr(S, name) for name in SUM_NAMES)).where(
-        S.exam_id == exam.id)
-    rows = union_all(kept, item_stats.pending_item_rows(exam.id, connection.dialect.name)).subquery("kept")
-    sums = connection.execute(
-        select(rows.c.question_version_id, literal(None, Text), func.min(rows.c.position),
-               *(func.sum(rows.c[name]) for name in SUM_NAMES))
-        .group_by(rows.c.question_version_id)
+    read = db.session.connection().execute
+    sums = read(
+        select(S.question_version_id, literal(None, Text), func.min(S.position),
+               *(func.sum(getattr(S, name)) for name in SUM_NAMES))
+        .where(S.exam_id == exam.id)
+        .group_by(S.question_version_id)
     ).all()
-    choices = connection.execute(  # the shards of a (version, choice) summed (exam.reports.item_stats.shards)
-        select(rows.c.question_version_id, rows.c.choice, func.sum(rows.c.n))
-        .where(rows.c.choice.not_in(("", *BLANK_RESPONSES)))
-        .group_by(rows.c.question_version_id, rows.c.choice)
-        .having(func.sum(rows.c.n) > 0)
+    choices = read(  # the shards of a (version, choice) summed (exam.reports.item_stats.shards)
+        select(S.question_version_id, S.choice, func.sum(S.n))
+        .where(S.exam_id == exam.id, S.choice.not_in(("", *BLANK_RESPONSES)))
+        .group_by(S.question_version_id, S.choice)
+        .having(func.sum(S.n) > 0)
     ).all()
     return sums, choices
 
