@@ -208,3 +208,15 @@ def test_cpu_per_request_is_read_over_the_window_and_split_by_party():
         {"name": "capacity: submit", "requests": 1000, "rps": 500.0, "cpu_seconds": spent, "cpu_requests": 500}]}]}
     assert ("| exam_day | postgresql | capacity: submit | 2.0 | 1.0 | 0.4 | 3.2 | 80% | 75% | 5.0% |"
             in report.render_markdown(run))
+
+
+def test_a_repeated_phase_is_reported_with_its_cpu_worker_share_and_cost_against_the_load_tool():
+    from bench.phases import line
+
+    spent = {"busy_share": 0.86, "busiest_worker_share": 0.5}
+    ms = {"server": 1.6, "database": 1.5, "load": 0.35, "busy": 3.5}
+    text = line({"rep": 2, "submits": 1000, "rps": 482.0, "r0": 2157.0, "ratio": 482 / 2157, "ms": ms,
+                 "spent": spent})
+    assert text.startswith("phase 2: 1000 submits, 482/s, R0 2157/s, 0.223 × R0")
+    assert "busy 86%, busiest worker 50%" in text and "machine ÷ load tool 10.00" in text
+    assert line({"rep": 3, "error": "too few submits or no R0"}) == "phase 3: too few submits or no R0"
