@@ -31,18 +31,17 @@ def phase(ctx, rep: int, users: int, pause: float) -> dict:
     assigned = ctx.work_dir / f"attempts-{rep}.txt"
     count = exam_day._write_assignments(assigned, started)
     time.sleep(pause)  # the starts' writes settle (autovacuum) before R0
-    hello = ctx.load("hello.py", run_time=exam_day.R0_NEAR_SECONDS, max_requests=200_000, users=users,
-                     tag=f"r0-{rep}")
-    r0 = (hello.stats.get("GET /bench/hello") or {}).get("rps")
+    r0 = exam_day._r0_near(ctx, str(rep), users)
     run, acks = exam_day._phase(ctx, f"submit-{rep}", "submit", exam_id, run_time=10, max_requests=count,
                                 users=users, extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
-    times = sorted(r["t"] for r in acks if r["k"] == "submit")
-    if len(times) < 2 or not r0:
+    # req/s over the acknowledgements and the CPU over their span, as the full run's capacity rows
+    row = {"name": "submit"}
+    exam_day._from_acks(row, acks, "submit", {"rps": r0})
+    exam_day._cpu_from_acks(row, run, acks, "submit")
+    if not row.get("rps") or not r0:
         return {"rep": rep, "error": "too few submits or no R0"}
-    rps = (len(times) - 1) / (times[-1] - times[0])
-    spent = run.cpu.spent(times[0], times[-1]) if run.cpu else None
-    ms = per_request(spent, sum(1 for t in times if spent and spent["from"] <= t <= spent["to"]))
-    return {"rep": rep, "submits": len(times), "rps": rps, "r0": r0, "ratio": rps / r0, "ms": ms, "spent": spent}
+    return {"rep": rep, "submits": row["requests"], "rps": row["rps"], "r0": r0, "ratio": row["rps"] / r0,
+            "ms": per_request(row.get("cpu_seconds"), row.get("cpu_requests")), "spent": row.get("cpu_seconds")}
 
 
 def line(result: dict) -> str:

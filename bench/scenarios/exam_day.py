@@ -277,11 +277,12 @@ def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_reques
     return run, read_acks(ack_file)
 
 
-def _r0_near(ctx, tag: str) -> float | None:
+def _r0_near(ctx, tag: str, users: int | None = None) -> float | None:
     """R0 again, just before a capacity phase: the machine's speed drifts over minutes (a shared virtual
     machine), so the phase is also given against the baseline measured next to it (a note; the table's ratio
-    stays against the run's R0)."""
-    run = ctx.load("hello.py", run_time=R0_NEAR_SECONDS, max_requests=200_000, tag=f"r0-near-{tag}")
+    stays against the run's R0). ``users``: the load tool's, when not the bench's usual number."""
+    run = ctx.load("hello.py", run_time=R0_NEAR_SECONDS, max_requests=200_000, tag=f"r0-near-{tag}",
+                   **({} if users is None else {"users": users}))
     return (run.stats.get("GET /bench/hello") or {}).get("rps")
 
 
