@@ -91,8 +91,8 @@ _OWNER_JOIN = {
 }
 _ACTIVE = bindparam("active", True, type_=Boolean())
 _ITEM_SQL = """
-SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, qv.type, qv.options, a.status, a.deadline,
-       a.started_at, e.grace_seconds
+SELECT ai.id, ai.option_order, ai.response_seq, ai.saved_at, ai.points, qv.type, qv.options, qv.answer, a.status,
+       a.deadline, a.started_at, e.grace_seconds, e.multiple_scoring
 FROM attempt_items ai
 JOIN attempts a ON a.id = ai.attempt_id
 JOIN exams e ON e.id = a.exam_id
@@ -101,8 +101,9 @@ JOIN question_versions qv ON qv.id = ai.question_version_id
 WHERE ai.attempt_id = :attempt_id AND ai.position = :position AND {owner_where}
 """
 _ITEM_COLUMNS = {"id": Integer(), "option_order": JSON(), "response_seq": BigInteger(), "saved_at": DateTime(),
-                 "type": String(), "options": JSON(), "status": String(), "deadline": DateTime(),
-                 "started_at": DateTime(), "grace_seconds": Integer()}
+                 "points": Float(), "type": String(), "options": JSON(), "answer": JSON(), "status": String(),
+                 "deadline": DateTime(), "started_at": DateTime(), "grace_seconds": Integer(),
+                 "multiple_scoring": String()}
 _ITEM_BY_TOKEN = text(_ITEM_SQL.format(owner_join=_OWNER_JOIN[True][0], owner_where=_OWNER_JOIN[True][1])
                       ).bindparams(_ACTIVE).columns(**_ITEM_COLUMNS)
 _ITEM_BY_USER = text(_ITEM_SQL.format(owner_join=_OWNER_JOIN[False][0], owner_where=_OWNER_JOIN[False][1])
@@ -111,11 +112,14 @@ _ITEM_BY_USER = text(_ITEM_SQL.format(owner_join=_OWNER_JOIN[False][0], owner_wh
 _TIMES = (bindparam("now", type_=DateTime()), bindparam("cutoff", type_=DateTime()))
 _TOUCH = text("UPDATE attempts SET last_saved_at = :now "
               "WHERE id = :attempt_id AND status = 'in_progress' AND deadline >= :cutoff").bindparams(*_TIMES)
+# The answer is stored with its automatic grade (``awarded``, None for a question graded by hand): the submit then
+# writes only the grades that differ from the stored ones (``_grade``), none when every answer was saved this way.
 _STORE_SET = ("UPDATE attempt_items SET response = :response, response_seq = :seq, saved_at = :now, "
-              "flagged = COALESCE(:flagged, flagged) WHERE id = :item_id AND attempt_id = :attempt_id "
-              "AND response_seq < :seq")
+              "awarded = :awarded, flagged = COALESCE(:flagged, flagged) WHERE id = :item_id "
+              "AND attempt_id = :attempt_id AND response_seq < :seq")
+_AWARDED = bindparam("awarded", type_=Float())
 _STORE = text(_STORE_SET).bindparams(_TIMES[0], bindparam("response", type_=JSON()),
-                                     bindparam("flagged", type_=Boolean()))
+                                     bindparam("flagged", type_=Boolean()), _AWARDED)
 # PostgreSQL: touch the open attempt and store the answer in one statement (autocommit, one round trip).
 _SAVE_PG = text(f"""
 WITH touched AS (
@@ -127,7 +131,7 @@ WITH touched AS (
     RETURNING id
 )
 SELECT (SELECT count(*) FROM touched) AS touched, (SELECT count(*) FROM stored) AS stored
-""").bindparams(*_TIMES, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()))
+""").bindparams(*_TIMES, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()), _AWARDED)
 
 
 # The write of a known item (``_save_known``): the touch checks the owner too and returns the deadline.
@@ -152,7 +156,7 @@ WITH touched AS (
 )
 SELECT (SELECT deadline FROM touched) AS deadline, (SELECT count(*) FROM stored) AS stored
 """).bindparams(*_TIMES, _STARTED, bindparam("response", type_=JSON()), bindparam("flagged", type_=Boolean()),
-                *([_ACTIVE] if by_token else [])).columns(deadline=DateTime(), stored=Integer())
+                _AWARDED, *([_ACTIVE] if by_token else [])).columns(deadline=DateTime(), stored=Integer())
     for by_token, owner in _OWNER_IS.items()}
 # PostgreSQL, statements for several attempts at once (a row ``j`` each, with its owner: a user's id, or else a
 # token's hash). The attempts are found by their ids (``a.id = ANY(...)`` besides the join on ``j``), and the open
@@ -169,7 +173,7 @@ _OWNER_OF_ROW = ("coalesce(j.user_id, (SELECT t.user_id FROM api_tokens t JOIN u
 # of _SAVE_KNOWN_PG (the owner: a user's id, or else a live token of an active user)
 _SAVES_COLUMNS = {"attempt_id": "integer", "started_at": "timestamp", "cutoff": "timestamp", "now": "timestamp",
                   "token_hash": "text", "user_id": "integer", "item_id": "integer", "response": "text",
-                  "seq": "bigint", "flagged": "boolean"}
+                  "seq": "bigint", "flagged": "boolean", "awarded": "double precision"}
 _SAVES_KNOWN_PG = text(f"""
 WITH j AS (
     SELECT * FROM unnest({", ".join(f"CAST(:{name}s AS {type_}[])" for name, type_ in _SAVES_COLUMNS.items())})
@@ -182,7 +186,7 @@ WITH j AS (
     RETURNING a.id, a.deadline
 ), stored AS (
     UPDATE attempt_items ai SET response = CAST(j.response AS json), response_seq = j.seq, saved_at = j.now,
-                                flagged = COALESCE(j.flagged, ai.flagged)
+                                awarded = j.awarded, flagged = COALESCE(j.flagged, ai.flagged)
     FROM j JOIN touched t ON t.id = j.attempt_id
     WHERE ai.id = j.item_id AND ai.attempt_id = j.attempt_id AND ai.response_seq < j.seq
     RETURNING ai.attempt_id
@@ -190,7 +194,8 @@ WITH j AS (
 SELECT t.id AS attempt_id, t.deadline, (SELECT count(*) FROM stored s WHERE s.attempt_id = t.id) AS stored
 FROM touched t
 """).bindparams(*(bindparam(name + "s", type_=ARRAY({"integer": Integer(), "bigint": BigInteger(), "text": String(),
-                                                      "timestamp": DateTime(), "boolean": Boolean()}[type_]))
+                                                      "timestamp": DateTime(), "boolean": Boolean(),
+                                                      "double precision": Float()}[type_]))
                   for name, type_ in _SAVES_COLUMNS.items())).columns(
     attempt_id=Integer(), deadline=DateTime(), stored=Integer())
 _ITEM_SEQ = text("SELECT response_seq, saved_at FROM attempt_items WHERE id = :item_id").columns(
@@ -422,15 +427,24 @@ def _store(params: dict):
 @dataclass(frozen=True)
 class _Item:
     """What a save needs of an attempt item that never changes once the paper is drawn: its row, the displayed
-    order of its options, its question version's type and options (versions are never edited), and the exam's
-    grace (a published exam's blueprint is frozen, ``operations.apply_exam_data``)."""
+    order of its options, its points, its question version's type, options and answer (versions are never
+    edited), and the exam's grace and scoring of multiple choices (a published exam's blueprint is frozen,
+    ``operations.apply_exam_data``; were a grade stored with an answer ever out of date, the submit grades again
+    and writes what differs)."""
 
     item_id: int
     started_at: datetime  # with the attempt's id, names the attempt (see _TOUCH_KNOWN_SQL)
     option_order: Any
+    points: float
     type: str
     options: Any
+    answer: Any
+    partial: bool
     grace: timedelta
+
+    def grade(self, cleaned: Any) -> float | None:
+        """The automatic grade of this (cleaned) response, stored with it."""
+        return QUESTION_TYPES[self.type].grade(self.options, self.answer, cleaned, self.points, self.partial)
 
 
 # Per app (one per process), after an item's first save; every later save of it is the write alone, which
@@ -470,8 +484,10 @@ def remember_paper(attempt: Attempt, items: list[AttemptItem]) -> None:
     if any(getattr(item, "id", None) is None for item in items):
         return  # (a paper just drawn is written in bulk: its rows' ids are known after a read)
     grace = attempt.grace(ops.grace_default())
-    _remember(attempt.id, {item.position: _Item(item.id, attempt.started_at, item.option_order, item.version.type,
-                                                item.version.options, grace) for item in items})
+    partial = attempt.exam.multiple_scoring == "partial"
+    _remember(attempt.id, {item.position: _Item(item.id, attempt.started_at, item.option_order, item.points,
+                                                item.version.type, item.version.options, item.version.answer,
+                                                partial, grace) for item in items})
 
 
 def save(owner: Owner, attempt_id: int, position: int, response: Any, seq: int, *, flagged: bool | None,
@@ -510,12 +526,13 @@ def _save_read_first(owner: Owner, attempt_id: int, position: int, response: Any
     grace = timedelta(seconds=row.grace_seconds if row.grace_seconds is not None else ops.grace_default())
     if now > row.deadline + grace:
         raise Conflict(_("The time is up; the answer was not saved."), code="deadline_passed")
-    item = _Item(row.id, row.started_at, row.option_order, row.type, row.options, grace)
+    item = _Item(row.id, row.started_at, row.option_order, row.points, row.type, row.options, row.answer,
+                 row.multiple_scoring == "partial", grace)
     cleaned = _clean(item, response)
     _remember(attempt_id, {position: item})
     # The deadline is checked again inside the write: extra time only ever moves it later.
     write = {"now": now, "cutoff": now - grace, "attempt_id": attempt_id, "item_id": row.id, "seq": seq,
-             "response": cleaned, "flagged": None if flagged is None else bool(flagged)}
+             "response": cleaned, "awarded": item.grade(cleaned), "flagged": None if flagged is None else bool(flagged)}
     if sqlite:
         touched, stored = _group_commit(_Job(_store(write)))
     else:
@@ -540,7 +557,7 @@ def _save_known(owner: Owner, attempt_id: int, position: int, item: _Item, respo
     except ops.ExamError:
         return None  # said only to the owner, after the read checked who asks
     write = {"now": now, "cutoff": now - item.grace, "attempt_id": attempt_id, "started_at": item.started_at,
-             "item_id": item.item_id, "seq": seq, "response": cleaned,
+             "item_id": item.item_id, "seq": seq, "response": cleaned, "awarded": item.grade(cleaned),
              "flagged": None if flagged is None else bool(flagged)}
     if owner.user_id is not None:
         write["user_id"] = owner.user_id
@@ -597,7 +614,7 @@ def _saves_known_pg(jobs: list[_Save]) -> list[tuple[datetime | None, int]]:
     columns: dict[str, list] = {name: [] for name in _SAVES_COLUMNS}
     for job in sorted(jobs, key=lambda job: job.attempt_id):  # one order of the attempts' locks in every batch
         write = job.write
-        for name in ("attempt_id", "started_at", "cutoff", "now", "item_id", "seq", "flagged"):
+        for name in ("attempt_id", "started_at", "cutoff", "now", "item_id", "seq", "flagged", "awarded"):
             columns[name].append(write[name])
         columns["token_hash"].append(write.get("token_hash"))
         columns["user_id"].append(write.get("user_id"))
@@ -649,10 +666,10 @@ _PAPER_TYPES = {"id": Integer(), "status": String(), "deadline": DateTime(), "fi
                 "closes_at": DateTime(), "exam_status": String()}
 # The answers; the question versions' grading facts come from ``_grading_versions`` (by id and creation time,
 # as stored: ``version_created`` is not converted).
-_ITEMS_SQL = ("ai.id AS item_id, ai.response, ai.response_seq, ai.points, ai.question_version_id AS version_id, "
-              "qv.created_at AS version_created")
+_ITEMS_SQL = ("ai.id AS item_id, ai.response, ai.response_seq, ai.points, ai.awarded, "
+              "ai.question_version_id AS version_id, qv.created_at AS version_created")
 _ITEM_TYPES = {"item_id": Integer(), "response": JSON(), "response_seq": BigInteger(), "points": Float(),
-               "version_id": Integer()}  # and version_created: the item's columns, in this order
+               "awarded": Float(), "version_id": Integer()}  # and version_created: the item's columns, in this order
 _PAPER_WIDTH = len(_PAPER_TYPES) + 1  # the attempt's columns in _PAPER_SQL (with the untyped bands_stored): a
 # SQLite paper row's item columns follow
 # PostgreSQL: the attempt row locked, then (a new statement, so a new snapshot: every save committed before the
@@ -768,7 +785,7 @@ def _stored_form() -> Callable[[datetime], Any]:
 def _grading_versions(conn, items) -> dict:
     """(version id, created_at) -> _Version for the items, reading only the versions this process has not seen."""
     known = _known_versions()
-    keys = {(item[4], item[5]) for item in items}  # (version id, created_at) of each (_ITEM_TYPES' order)
+    keys = {(item[5], item[6]) for item in items}  # (version id, created_at) of each (_ITEM_TYPES' order)
     # one lookup per key: another thread may clear the full dict between two
     found = {key: version for key in keys if (version := known.get(key)) is not None}
     if len(found) < len(keys):
@@ -1027,7 +1044,7 @@ class _Graded:
     by a sum)."""
 
     row: Any
-    awards: list[tuple[float, int]]  # (awarded, item id) of the items graded automatically
+    awards: list[tuple[float, int]]  # (awarded, item id) of the items graded automatically whose stored grade differs
     result: dict
     basis: dict | None
 
@@ -1060,11 +1077,11 @@ def _grade(row, items: list[tuple], versions: dict, *, sqlite: bool, checked: bo
     SQLite, graded outside the write lock (the basis of ``_FINISH_CHECKED`` is kept)."""
     partial = row.multiple_scoring == "partial"
     graded, awards = [], []
-    for item_id, response, _seq, points, version_id, version_created in items:
+    for item_id, response, _seq, points, stored, version_id, version_created in items:
         version = versions[version_id, version_created]
         awarded = QUESTION_TYPES[version.type].grade(version.options, version.answer, response, points, partial)
         graded.append(SimpleNamespace(points=points, awarded=awarded))
-        if awarded is not None:
+        if awarded is not None and awarded != stored:  # stored with the answer (``_STORE_SET``): mostly equal
             awards.append((awarded, item_id))
     bands = json.loads(row.bands_stored) if sqlite and row.bands_stored is not None else row.bands
     result = ops._result(Exam(pass_mark=row.pass_mark, bands=bands), graded)  # transient: the bands' rules

@@ -248,7 +248,9 @@ class AttemptItem(db.Model):
     response: Mapped[Any] = mapped_column(JSON)  # in ORIGINAL option keys
     response_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     saved_at: Mapped[datetime | None]
-    awarded: Mapped[float | None] = mapped_column(Float)  # None until graded
+    # The automatic grade of the stored answer, kept with every save (checked again at the finish); None for a
+    # question graded by hand until it is graded. Shown only once the attempt has finished.
+    awarded: Mapped[float | None] = mapped_column(Float)
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     graded_at: Mapped[datetime | None]
     comment: Mapped[str | None] = mapped_column(Text)

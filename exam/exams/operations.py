@@ -365,10 +365,14 @@ def start_attempt(exam: Exam, user: User, now: datetime | None = None) -> Attemp
             db.session.flush()
     except IntegrityError:
         raise Conflict(_("Another start of this exam happened at the same time; please reload.")) from None
+    # Each item holds the automatic grade of its stored answer from the start (no answer yet), as every save keeps
+    # it (``save_response``, ``exam.exams.hot``): the submit writes only the grades that differ.
+    partial = exam.multiple_scoring == "partial"
     db.session.execute(AttemptItem.__table__.insert(), [
         {"attempt_id": attempt.id, "position": i.position, "section_id": i.section.id, "question_id": i.question_id,
          "question_version_id": i.version.id, "points": i.section.points, "option_order": i.option_order,
-         "response": None, "response_seq": 0, "flagged": False}
+         "response": None, "response_seq": 0, "flagged": False,
+         "awarded": i.version.grade(None, i.section.points, partial)}
         for i in items
     ])
     # The paper as just drawn, for the start's answer (paper_items): no second read of what was just written.
@@ -528,7 +532,9 @@ def save_response(attempt: Attempt, position: int, response: Any, seq: int, *, f
     ).rowcount
     if touched != 1:
         raise Conflict(_("This attempt has finished; the answer was not saved."), code="attempt_finished")
-    values: dict[str, Any] = {"response": cleaned, "response_seq": seq, "saved_at": now}
+    partial = attempt.exam.multiple_scoring == "partial"
+    values: dict[str, Any] = {"response": cleaned, "response_seq": seq, "saved_at": now,  # with its grade, as drawn
+                              "awarded": version.grade(cleaned, item.points, partial)}
     if flagged is not None:
         values["flagged"] = bool(flagged)
     stored = db.session.execute(

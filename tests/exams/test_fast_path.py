@@ -11,10 +11,11 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from exam.core import db as core_db
 from exam.core.timeutil import utcnow
+from exam.exams import operations as ops
 from exam.exams.models import Attempt, AttemptItem
 from exam.extensions import db
 from tests.exams import factories as f
@@ -592,6 +593,9 @@ def test_every_award_of_a_paper_is_stored_whatever_the_statements_it_takes(app, 
     for position, response in key.items():
         if position != wrong:
             assert _save(client, attempt_id, headers, response, 1, position=position).json["saved"]
+    with app.app_context():  # no grade stored with the answers (a paper drawn before they were): all are written
+        db.session.execute(update(AttemptItem).where(AttemptItem.attempt_id == attempt_id).values(awarded=None))
+        db.session.commit()
     with count_statements(app) as statements:
         _submit(client, attempt_id, headers)
     with app.app_context():
@@ -602,6 +606,71 @@ def test_every_award_of_a_paper_is_stored_whatever_the_statements_it_takes(app, 
     awarding = [q for q in statements if q.startswith(("WITH v(id, awarded)", "UPDATE attempt_items SET awarded"))]
     assert len(awarding) == (-(-len(items) // rows) if sqlite else 0), awarding  # PostgreSQL: in the finish
     assert _finished(app, attempt_id).score == sum(i.points for i in items if i.position != wrong)
+
+
+def _grades(app, attempt_id) -> dict[int, tuple]:
+    """position -> (stored grade, the grade of the stored answer, points)."""
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id)
+        partial = attempt.exam.multiple_scoring == "partial"
+        return {item.position: (item.awarded, item.version.grade(item.response, item.points, partial), item.points)
+                for item in ops.items_with_versions(attempt)}
+
+
+@pytest.mark.parametrize("scoring", ["all_or_nothing", "partial"])
+def test_each_save_stores_its_answers_grade_and_the_submit_writes_only_the_grades_that_differ(
+        app, make_user, scoring):
+    """A paper is drawn with every item's grade of no answer, each stored answer with its grade (the first save of
+    an item, read first; a later one, the write alone; a save by the exam page), so the submit writes no grade
+    unless a stored one differs from its own grading, which it corrects."""
+    from tests.exams.test_api import count_statements
+
+    examinee = make_user("A0001")
+    with app.app_context():
+        f.standard_bank()
+        exam_id = f.published_exam(multiple_scoring=scoring).id
+        db.session.commit()
+    client, attempt_id, headers, key = _start(app, {"exam_id": exam_id, "examinee": examinee})
+    grades = _grades(app, attempt_id)
+    assert {stored for stored, _, _ in grades.values()} == {0.0}  # as drawn: no answer, no points
+    multiple = next(p for p in key if isinstance(key[p], list) and len(key[p]) > 1)
+    single = next(p for p in key if isinstance(key[p], str))
+    subset = key[multiple][:1]  # a correct choice short of the answer: its share under partial scoring
+    assert _save(client, attempt_id, headers, key[single], 1, position=single).json["saved"]  # read first
+    assert _save(client, attempt_id, headers, subset, 1, position=multiple).json["saved"]
+    assert _save(client, attempt_id, headers, None, 2, position=single).json["saved"]  # the write alone
+    assert not _save(client, attempt_id, headers, key[single], 1, position=single).json["saved"]  # older: refused
+    grades = _grades(app, attempt_id)
+    assert grades[single][0] == 0.0
+    assert grades[multiple][0] == (grades[multiple][2] / len(key[multiple]) if scoring == "partial" else 0.0)
+    with app.app_context():  # the exam page's save
+        ops.save_response(db.session.get(Attempt, attempt_id), single, key[single], 3)
+        db.session.commit()
+    for position, response in key.items():
+        if position not in (single, multiple):
+            assert _save(client, attempt_id, headers, response, 1, position=position).json["saved"]
+    grades = _grades(app, attempt_id)
+    assert all(stored == own for stored, own, _ in grades.values()), grades
+    assert grades[single][0] == grades[single][2] > 0
+    stale = next(p for p in key if p not in (single, multiple))
+    with app.app_context():  # a stored grade out of date (written by anything but a save)
+        db.session.execute(update(AttemptItem).where(AttemptItem.attempt_id == attempt_id,
+                                                     AttemptItem.position == stale).values(awarded=0.25))
+        db.session.commit()
+        stale_id = _stored(app, attempt_id, stale).id
+    with count_statements(app, parameters=True) as statements:
+        _submit(client, attempt_id, headers)
+    written = []
+    for statement, sent in statements:
+        if "WITH awards AS" in statement:  # PostgreSQL: the awards in the finish
+            written += list(zip(sent["item_ids"], sent["awards"], strict=True))
+        elif statement.startswith(("WITH v(id, awarded)", "UPDATE attempt_items SET awarded")):  # SQLite
+            written += list(zip(sent[::2], sent[1::2], strict=True))
+    assert written == [(stale_id, grades[stale][2])]
+    grades = _grades(app, attempt_id)
+    assert all(stored == own for stored, own, _ in grades.values()), grades
+    finished = _finished(app, attempt_id)
+    assert finished.status == "submitted" and finished.score == sum(stored for stored, _, _ in grades.values())
 
 
 def test_sqlites_raw_read_of_a_paper_converts_every_column_as_the_models_do(app, setup):
@@ -629,8 +698,8 @@ def test_sqlites_raw_read_of_a_paper_converts_every_column_as_the_models_do(app,
                 exam.multiple_scoring, exam.pass_mark, exam.show_results, exam.closes_at, exam.status)
             stored = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == attempt_id)
                                         .order_by(AttemptItem.position)).all()
-            assert [item[:5] for item in items] == [
-                (i.id, i.response, i.response_seq, i.points, i.question_version_id) for i in stored]
+            assert [item[:6] for item in items] == [
+                (i.id, i.response, i.response_seq, i.points, i.awarded, i.question_version_id) for i in stored]
         assert hot._read_paper_sqlite(conn, True, {"attempt_id": attempt_id, "token_hash": "no such token"}) == (
             [], None)
         db.session.rollback()
@@ -725,6 +794,10 @@ def test_submits_arriving_together_are_written_together_each_graded_as_it_would_
     first = _marked(app, setup, make_user, "A0009")
     _submit(*first)  # the exam's aggregates start from its first result
     papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(4)]
+    with app.app_context():  # two papers without the grades stored with their answers: theirs are written
+        db.session.execute(update(AttemptItem).where(AttemptItem.attempt_id.in_([papers[0][1], papers[2][1]]))
+                           .values(awarded=None))
+        db.session.commit()
     with app.app_context(), count_statements(app) as statements:
         answers = _submitted_together(papers)
         sqlite = db.engine.dialect.name == "sqlite"
@@ -732,7 +805,7 @@ def test_submits_arriving_together_are_written_together_each_graded_as_it_would_
     if sqlite:
         assert len(aggregates) == 1, aggregates  # every person's result in one, and their item sums in one:
         assert len([s for s in statements if s.startswith("INSERT INTO exam_item_stats")]) == 1, statements
-        # under the write lock the finishes of all of them are one statement, and their awards one
+        # under the write lock the finishes of all of them are one statement, and the awards of both papers one
         finishes = [s for s in statements if s.startswith(("UPDATE attempts SET status", "WITH v(attempt_id,"))]
         assert len(finishes) == 1 and finishes[0].startswith("WITH v(attempt_id,"), statements
         assert len([s for s in statements if s.startswith("WITH v(id, awarded)")]) == 1, statements
@@ -789,8 +862,6 @@ def test_each_submit_arriving_together_is_answered_as_if_alone_whatever_its_atte
 
 def test_when_what_follows_submits_written_together_fails_nothing_of_them_is_kept_and_each_is_written_alone(
         app, setup, make_user, monkeypatch):
-    from exam.exams import operations as ops
-
     _submit(*_marked(app, setup, make_user, "A0009"))
     papers = [_marked(app, setup, make_user, f"A001{n}", wrong=n) for n in range(3)]
     together_failed, follow = [], ops.attempts_finished
@@ -979,6 +1050,12 @@ def test_each_save_arriving_together_is_answered_as_if_alone_whatever_its_attemp
     assert [_stored(app, twice[1], p).response_seq for p in (2, 3)] == [5, 6]
     for attempt_id in (late[1], revoked[1], victim[1]):
         assert _stored(app, attempt_id, 2).response_seq == 0
+    # each answer stored with its grade (the keys' answers: full points), the others' grades as drawn
+    for attempt_id, position in ((plain[1], 2), (twice[1], 2), (twice[1], 3), (flagged[1], 2)):
+        stored = _stored(app, attempt_id, position)
+        assert stored.awarded == stored.points > 0
+    for attempt_id in (late[1], revoked[1], victim[1]):
+        assert _stored(app, attempt_id, 2).awarded == 0.0
 
 
 def test_when_saves_written_together_fail_each_is_written_alone(app, setup, make_user, monkeypatch, flask_calls):
