@@ -59,8 +59,8 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 # psycopg turns a statement's %(name)s placeholders into $n by parsing the text, and keeps the result only for
-# statements up to 4 KB. The reports' upsert of a person's first result with their item sums (6.5 KB, run by every
-# first submit: exam.reports.item_stats) was parsed again on each run.
+# statements up to 4 KB. The reports' statements run by every first submit (exam.reports.item_stats: 6.5 KB when
+# the upsert of a person's first result also added their item sums) were parsed again on each run.
 STATEMENT_CACHE_LENGTH = 16_384
 
 

@@ -10,6 +10,17 @@
   the same few dozen rows and waited for the row locks of the submits before it until they committed (sampled
   during the exam day's submits: most server backends waited on those locks). SQLite keeps one shard: its
   writers take turns on the database's lock anyway, and more rows would only slow the readers.
+* On PostgreSQL a person's first result does not touch the item sums: its ``exam_results`` row is marked
+  ``sums_pending``, and every ``FOLD_EVERY`` first results of an exam the process adds the marked rows' sums in one
+  statement (``fold``), all into one shard, with the rows unmarked in the same statement. An exam day's thousand
+  first results then write each (version, choice) once per fold instead of once per person: the item sums were
+  about a quarter of PostgreSQL's work per submit (bench/README.md). Readers add the marked rows' sums, counted
+  from their answers, to the kept ones (``pending_item_rows``), so the report is exact at every moment; any other
+  change of a person's result on the exam folds first, so the sums it moves are kept ones. SQLite adds a first
+  result's sums with it.
+* Sums are additive, so an attempt's may be subtracted from another shard than the one that holds them (its own,
+  ``attempt_id % SHARDS``, after a fold put them in the fold's): a row is deleted only when its count and every sum
+  are nil, and readers leave out a (version, choice) whose shards add up to no answer.
 * The item sums of an attempt can only be subtracted exactly while its answers are unchanged; when the answers
   of a counting attempt change (a hand grade or regrade of an attempt that already counts), when the exam has no
   aggregates yet, or when its counting rule changed, the exam is marked and rebuilt once, just before the
@@ -22,6 +33,9 @@ current counting rule; otherwise they count from the raw rows (see ``exam.report
 """
 
 from __future__ import annotations
+
+import random
+import threading
 
 from sqlalchemy import (
     JSON,
@@ -42,6 +56,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -81,15 +96,17 @@ def rule_for(counting_attempt: str) -> str:
 
 # --- the SELECTs that compute the aggregates from the raw rows -------------------------------------------
 
-def result_rows(exam_ids: list[int], user_ids: list[int] | None = None):
-    """``exam_results`` rows, computed from attempts and users."""
+def result_rows(exam_ids: list[int], user_ids: list[int] | None = None, *, pending: bool = False):
+    """``exam_results`` rows, computed from attempts and users; ``pending``: with ``sums_pending`` set where there
+    is a counting attempt (its item sums to be added later, ``fold``)."""
     counting = counting_subquery(exam_ids, user_ids=user_ids)
     finished = finished_subquery(exam_ids, user_ids=user_ids)
+    marks = [counting.c.id.is_not(None).label("sums_pending")] if pending else []
     return (
         select(finished.c.exam_id, finished.c.user_id, User.department_id, staff_condition().label("staff"),
                finished.c.attempts, finished.c.auto, counting.c.id, counting.c.score, counting.c.max_score,
                _percent(counting).label("percent"), counting.c.passed, counting.c.band,
-               _histogram_bin(counting).label("bin"))
+               _histogram_bin(counting).label("bin"), *marks)
         .select_from(finished)
         .join(User, User.id == finished.c.user_id)
         .outerjoin(counting, and_(counting.c.exam_id == finished.c.exam_id, counting.c.user_id == finished.c.user_id))
@@ -123,18 +140,20 @@ def item_rows(exam_ids: list[int], dialect: str):
     return _counted_item_rows(ExamResult.__table__, dialect, ordered=False).where(ExamResult.exam_id.in_(exam_ids))
 
 
-def _counted_item_rows(results, dialect: str, *, ordered: bool = True):
+def _counted_item_rows(results, dialect: str, *, ordered: bool = True, one_shard=None):
     """Item sums of the counting attempts of ``results`` (``exam_results`` or rows of its columns ``exam_id``,
     ``attempt_id``, ``percent``); ``ordered`` for a writer that adds them to kept sums (every writer locks the
-    sums in one order: by version and choice, as one attempt's sums are, then by shard)."""
-    shard = _shard(dialect)
+    sums in one order: by version and choice, as one attempt's sums are, then by shard). ``one_shard``: all of
+    them in this shard (an expression), each attempt's otherwise."""
+    shard = _shard(dialect) if one_shard is None else func.min(one_shard)  # (one value: no group of its own)
     columns, choice = _item_columns(results.c.exam_id, results.c.percent, 1, shard)
+    groups = [results.c.exam_id, AttemptItem.question_version_id, choice, *([shard] if one_shard is None else [])]
     rows = (select(*columns).select_from(results)
             .join(AttemptItem, AttemptItem.attempt_id == results.c.attempt_id)
             .outerjoin(ExamSection, ExamSection.id == AttemptItem.section_id)
             .where(AttemptItem.awarded.is_not(None))
-            .group_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard))
-    return rows.order_by(results.c.exam_id, AttemptItem.question_version_id, choice, shard) if ordered else rows
+            .group_by(*groups))
+    return rows.order_by(*groups) if ordered else rows
 
 
 def _attempt_item_rows(dialect: str, sign: int, attempt_id=None, percent=None):
@@ -210,29 +229,22 @@ class _Compiled:
         return conn.exec_driver_sql(compiled.string, args)
 
 
-def _build_result_upsert(dialect: str, people=None):
+def _build_result_upsert(dialect: str, people=None, *, pending: bool = False):
     """The person's ``exam_results`` row recomputed from the raw rows; returns the counting attempt. ``people``:
-    several people's ids bound as one parameter instead (``_bound_people``)."""
+    several people's ids bound as one parameter instead (``_bound_people``). ``pending``: the rows are marked
+    ``sums_pending`` (a row marked already stays marked: its sums were never added)."""
     people = [bindparam("user_id", None, type_=Integer)] if people is None else people
     upsert = _insert(dialect)(ExamResult).from_select(
-        list(RESULT_COLUMNS), result_rows([bindparam("exam_id", None, type_=Integer)], people))
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[ExamResult.exam_id, ExamResult.user_id],
-        set_={name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]})
+        [*RESULT_COLUMNS, *(["sums_pending"] if pending else [])],
+        result_rows([bindparam("exam_id", None, type_=Integer)], people, pending=pending))
+    updates = {name: upsert.excluded[name] for name in RESULT_COLUMNS[2:]}
+    if pending:
+        updates["sums_pending"] = or_(upsert.excluded.sums_pending, ExamResult.sums_pending)
+    upsert = upsert.on_conflict_do_update(index_elements=[ExamResult.exam_id, ExamResult.user_id], set_=updates)
     return upsert.returning(ExamResult.exam_id, ExamResult.attempt_id, ExamResult.percent)
 
 
 _upsert_result = _Compiled(_build_result_upsert, "exam_id", "user_id")
-def _build_result_add_items(dialect: str):
-    """PostgreSQL, a person without a result so far: their ``exam_results`` row, and the item sums of its counting
-    attempt (if any) added, in one statement (the row's upsert as a CTE whose RETURNING feeds the sums)."""
-    result = _build_result_upsert(dialect).cte("new_result")
-    rows = _attempt_item_rows(dialect, 1, attempt_id=select(result.c.attempt_id).scalar_subquery(),
-                              percent=select(result.c.percent).scalar_subquery())
-    return _items_upsert(dialect, rows).add_cte(result)
-
-
-_upsert_result_add_items = _Compiled(_build_result_add_items, "exam_id", "user_id")
 
 
 def _bound_people(dialect: str):
@@ -244,15 +256,10 @@ def _bound_people(dialect: str):
         func.json_each(bindparam("user_ids", None, type_=JSON))).scalar_subquery()
 
 
-def _build_results_add_items(dialect: str):
-    """PostgreSQL, people of one exam none of whom has a result so far (``user_ids``): their rows, and the item sums
-    of their counting attempts added, in one statement, the sums aggregated over the people (the exam day's
-    submits that finish together: ``exam.exams.hot``)."""
-    result = _build_result_upsert(dialect, _bound_people(dialect)).cte("new_results")
-    return _items_upsert(dialect, _counted_item_rows(result, dialect)).add_cte(result)
-
-
-_upsert_results_add_items = _Compiled(_build_results_add_items, "exam_id", "user_ids")
+# PostgreSQL, people of one exam none of whom has a result so far (``user_ids``): their rows, marked for their item
+# sums to be added later with others' (``fold``)
+_upsert_results_pending = _Compiled(
+    lambda dialect: _build_result_upsert(dialect, _bound_people(dialect), pending=True), "exam_id", "user_ids")
 # SQLite (no writes in a WITH): the rows of people of one exam, then the item sums of their counting attempts
 _upsert_results = _Compiled(lambda dialect: _build_result_upsert(dialect, _bound_people(dialect)),
                             "exam_id", "user_ids")
@@ -268,6 +275,76 @@ def _build_add_results_items(dialect: str):
 
 
 _add_results_items = _Compiled(_build_add_results_items, "exam_id", "user_ids")
+
+
+def _pending_results(exam_id=None):
+    """The exam's ``exam_results`` rows marked ``sums_pending`` (the exam a bound parameter unless given)."""
+    exam = bindparam("exam_id", None, type_=Integer) if exam_id is None else exam_id
+    return (select(ExamResult.exam_id, ExamResult.attempt_id, ExamResult.percent)
+            .where(ExamResult.exam_id == exam, ExamResult.sums_pending))
+
+
+def _build_fold(dialect: str):
+    """PostgreSQL: the exam's marked rows unmarked and their counting attempts' item sums added, in one statement,
+    all into one shard (``shard``): one row per (version, choice) for the hundreds of people folded, not one per
+    person. Two at once add each row once: the second waits for the rows the first unmarks, and skips them."""
+    folded = (update(ExamResult)
+              .where(ExamResult.exam_id == bindparam("exam_id", None, type_=Integer), ExamResult.sums_pending)
+              .values(sums_pending=False)
+              .returning(ExamResult.exam_id, ExamResult.attempt_id, ExamResult.percent).cte("folded"))
+    rows = _counted_item_rows(folded, dialect, one_shard=bindparam("shard", None, type_=Integer))
+    return _items_upsert(dialect, rows).add_cte(folded)
+
+
+_fold = _Compiled(_build_fold, "exam_id", "shard")
+# SQLite (no writes in a WITH; one writer at a time): the sums added, then the marks cleared
+_add_pending_items = _Compiled(
+    lambda dialect: _items_upsert(dialect, _counted_item_rows(_pending_results().subquery(), dialect)), "exam_id")
+_unmark = _Compiled(lambda dialect: update(ExamResult).where(
+    ExamResult.exam_id == bindparam("exam_id", None, type_=Integer), ExamResult.sums_pending).values(
+    sums_pending=False), "exam_id")
+FOLD_EVERY = 500  # first results of an exam marked by a process before it adds their sums (see ``attempt_changed``)
+_marked: dict[int, int] = {}  # this process's marked first results per exam since its last fold
+_marked_lock = threading.Lock()
+
+
+def fold(session: Session, exam_id: int) -> None:
+    """Add the item sums of the exam's rows marked ``sums_pending`` to the kept sums, and unmark them (in the
+    session's transaction)."""
+    if session.connection().dialect.name == "postgresql":
+        _fold(session, exam_id=exam_id, shard=_fold_shard())
+    else:
+        _add_pending_items(session, exam_id=exam_id)
+        _unmark(session, exam_id=exam_id)
+
+
+def _fold_shard() -> int:
+    """Any shard: the sums add up over the shards whichever holds an attempt's (two processes folding at once
+    mostly write different rows)."""
+    return random.randrange(SHARDS)
+
+
+def _marked_now(exam_id: int, count: int) -> bool:
+    """Count first results marked by this process; True (and start again) every FOLD_EVERY of an exam."""
+    with _marked_lock:
+        total = _marked.get(exam_id, 0) + count
+        if len(_marked) > 1000:  # a process serving many exams over months: bounded
+            _marked.clear()
+        _marked[exam_id] = 0 if total >= FOLD_EVERY else total
+    return total >= FOLD_EVERY
+
+
+def pending_item_rows(exam_id: int, dialect: str):
+    """The item sums of the exam's marked rows, counted from their answers (columns as ``exam_item_stats``'s:
+    version, choice, position and the sums): readers add them to the kept sums."""
+    rows = _counted_item_rows(_pending_results(exam_id).subquery(), dialect, ordered=False).subquery()
+    return select(rows.c.question_version_id, rows.c.choice, rows.c.position, *(rows.c[name] for name in SUMS))
+
+
+# Rows a subtraction emptied: no answer and every sum nil (within what adding and subtracting floats leaves)
+_delete_emptied = delete(ExamItemStat).where(
+    ExamItemStat.exam_id == bindparam("exam_id", type_=Integer), ExamItemStat.n == 0,
+    *(func.abs(getattr(ExamItemStat, name)) < 1e-9 for name in SUMS if name != "n"))
 _add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),
                                "exam_id", "attempt_id", "percent")
 _subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, -1)),
@@ -310,9 +387,10 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
     """The results of these attempts were stored (finished, graded, regraded): bring the aggregates up to date.
 
     Three statements for a person's first result (one lookup, one upsert of the person's row, one upsert of the
-    item sums; on PostgreSQL the two upserts are one statement; the first results of several people of an exam
-    share their statements), two more when a resit replaces the counting attempt; the first result of a new exam also
-    writes the exam's state row. ``looked_up``: the rows of
+    item sums; on PostgreSQL the row is marked instead and the sums are added FOLD_EVERY first results at a time;
+    the first results of several people of an exam share their statements), two more when a resit replaces the
+    counting attempt (on PostgreSQL, three: the exam's marked sums are added first); the first result of a new exam
+    also writes the exam's state row. ``looked_up``: the rows of
     ``LOOKUP_SQL`` for these attempts, read by the caller in the transaction after they changed."""
     pending: set[int] = session.info.setdefault(PENDING, set())
     changed = list(attempt_ids)
@@ -320,6 +398,7 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
         _lookup, {"attempt_ids": changed}).all()
     postgresql = session.connection().dialect.name == "postgresql"
     first_results: dict[int, set[int]] = {}  # exam -> people without a result so far
+    folded: set[int] = set()
     for exam_id, user_id, counting_rule, rule, old_attempt, old_percent, others in sorted(set(rows)):
         if exam_id in pending:
             continue
@@ -334,6 +413,9 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
         if old_attempt is None:  # the person's first result: below, with the others of the exam
             first_results.setdefault(exam_id, set()).add(user_id)
             continue
+        if postgresql and exam_id not in folded:  # the kept sums hold every counted attempt's before one moves
+            fold(session, exam_id)
+            folded.add(exam_id)
         _, new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=user_id).one()
         if new_attempt == old_attempt:
             continue
@@ -342,19 +424,20 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
         if new_attempt is not None:
             _add_attempt_items(session, exam_id=exam_id, attempt_id=new_attempt, percent=new_percent)
         if old_attempt is not None:
-            # a shard emptied by the subtraction (== 0: a shard written before shards existed may stay negative,
-            # its sums still add up with the others')
-            session.execute(delete(ExamItemStat).where(ExamItemStat.exam_id == exam_id, ExamItemStat.n == 0))
+            # a shard emptied by the subtraction: no answer, and every sum nil (on PostgreSQL an attempt's sums
+            # may be subtracted from another shard than the fold added them to; a shard written before shards
+            # existed may stay negative: such rows are kept, their sums still add up with the others')
+            session.execute(_delete_emptied, {"exam_id": exam_id})
     for exam_id, users in sorted(first_results.items()):  # the first results, one or two statements per exam
         if exam_id in pending:  # marked by a later row: rebuilt from the raw rows anyway
             continue
-        if len(users) > 1 and postgresql:  # the rows, then their items, at once
-            _upsert_results_add_items(session, exam_id=exam_id, user_ids=sorted(users))
+        if postgresql:  # the rows, marked: their item sums are added FOLD_EVERY at a time
+            _upsert_results_pending(session, exam_id=exam_id, user_ids=sorted(users))
+            if _marked_now(exam_id, len(users)):
+                fold(session, exam_id)
         elif len(users) > 1:
             _upsert_results(session, exam_id=exam_id, user_ids=sorted(users)).all()
             _add_results_items(session, exam_id=exam_id, user_ids=sorted(users))
-        elif postgresql:
-            _upsert_result_add_items(session, exam_id=exam_id, user_id=next(iter(users)))
         else:
             _, new_attempt, new_percent = _upsert_result(session, exam_id=exam_id, user_id=next(iter(users))).one()
             if new_attempt is not None:

@@ -7,7 +7,8 @@
   current, so the audience of the report is always the audience *now*.
 * ``exam_item_stats``: per exam, question version and stored response of choice questions (``choice``: the
   response as JSON text, '' for other types): the sums item analysis needs over the counting attempts (answers,
-  blanks, awarded and possible points, and the Pearson sums of item share x paper percentage).
+  blanks, awarded and possible points, and the Pearson sums of item share x paper percentage), except those of
+  the ``exam_results`` rows marked ``sums_pending`` (added later in bulk; readers add them to these).
 * ``exam_stats_state``: which exams have kept aggregates, and for which counting rule.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from exam.core.timeutil import utcnow
@@ -28,6 +29,9 @@ class ExamResult(db.Model):
                       # the report's grouped pass reads this index in its GROUP BY order, without the table
                       Index("ix_exam_results_groups", "exam_id", "department_id", "band", "bin", "staff", "passed",
                             "attempt_id", "auto", "attempts", "score", "percent"),
+                      # an exam's rows whose item sums are still to be added (item_stats.fold)
+                      Index("ix_exam_results_pending", "exam_id", postgresql_where=text("sums_pending"),
+                            sqlite_where=text("sums_pending = 1")),
                       {"sqlite_with_rowid": False})
 
     exam_id: Mapped[int] = mapped_column(ForeignKey("exams.id", ondelete="CASCADE"), primary_key=True)
@@ -43,6 +47,8 @@ class ExamResult(db.Model):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     band: Mapped[str | None] = mapped_column(String(16))
     bin: Mapped[int | None] = mapped_column(Integer)
+    # the counting attempt's answers are not yet in exam_item_stats (item_stats: first results on PostgreSQL)
+    sums_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class ExamItemStat(db.Model):

@@ -36,7 +36,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Float, Integer, Text, and_, any_, case, cast, func, literal, or_, select, true
+from sqlalchemy import Float, Integer, Text, and_, any_, case, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.types import ARRAY
 
@@ -631,21 +631,34 @@ def raw_item_analysis(exam: Exam) -> list[ItemStats]:
 
 
 def _kept_groups(exam: Exam):
-    """(sums per version, choice counts) from ``exam_item_stats``: two small grouped reads."""
+    """(sums per version, choice counts) from ``exam_item_stats`` and, on PostgreSQL, the sums of the results still
+    to be added to it (``item_stats.pending_item_rows``, counted from their answers): two small grouped reads."""
+    from exam.reports import item_stats
     from exam.reports.models import ExamItemStat as S
 
-    read = db.session.connection().execute
-    sums = read(
-        select(S.question_version_id, literal(None, Text), func.min(S.position),
-               *(func.sum(getattr(S, name)) for name in SUM_NAMES))
-        .where(S.exam_id == exam.id)
-        .group_by(S.question_version_id)
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":  # only PostgreSQL marks results (item_stats.attempt_changed)
+        rows = union_all(
+            select(S.question_version_id, S.choice, S.position, *(getattr(S, name) for name in SUM_NAMES))
+            .where(S.exam_id == exam.id),
+            item_stats.pending_item_rows(exam.id, connection.dialect.name)).subquery("kept")
+        this_exam = true()
+    else:
+        rows, this_exam = S.__table__, S.exam_id == exam.id
+    # A version or choice whose shards add up to no answer is left out: an attempt's sums may be subtracted from
+    # another shard than the one they were added to (item_stats.fold), so emptied rows may stay.
+    sums = connection.execute(
+        select(rows.c.question_version_id, literal(None, Text), func.min(rows.c.position),
+               *(func.sum(rows.c[name]) for name in SUM_NAMES))
+        .where(this_exam)
+        .group_by(rows.c.question_version_id)
+        .having(func.sum(rows.c.n) > 0)
     ).all()
-    choices = read(  # the shards of a (version, choice) summed (exam.reports.item_stats.shards)
-        select(S.question_version_id, S.choice, func.sum(S.n))
-        .where(S.exam_id == exam.id, S.choice.not_in(("", *BLANK_RESPONSES)))
-        .group_by(S.question_version_id, S.choice)
-        .having(func.sum(S.n) > 0)
+    choices = connection.execute(  # the shards of a (version, choice) summed (exam.reports.item_stats.shards)
+        select(rows.c.question_version_id, rows.c.choice, func.sum(rows.c.n))
+        .where(this_exam, rows.c.choice.not_in(("", *BLANK_RESPONSES)))
+        .group_by(rows.c.question_version_id, rows.c.choice)
+        .having(func.sum(rows.c.n) > 0)
     ).all()
     return sums, choices
 
