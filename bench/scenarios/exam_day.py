@@ -49,6 +49,11 @@ AUTOSAVE_GOAL, SUBMIT_GOAL = 0.5, 0.3
 # short to fit `make bench` in 15 minutes on both databases).
 RUSH_SECONDS, RAMP_SECONDS = 100, 40
 R0_NEAR_SECONDS = 4
+# The submit capacity phase is 1,000 submits in two to three seconds, and on a shared VM the same code gave 0.17 to
+# 0.31 x R0 in single phases within half an hour (bench/README.md): it runs three times, each time on a new exam
+# with a copy of the papers and R0 measured next to it, and the table shows the median phase (every phase is
+# listed in the notes).
+SUBMIT_PHASES = 3
 THINK_FULL, THINK_QUICK = (8.0, 24.0), (4.0, 12.0)
 OPTION_KEYS = "ABCDEFGH"
 CATEGORY = "执法基础"
@@ -235,7 +240,9 @@ def clone_attempts(app, usernames: list[str], started: dict[int, str], exam_id: 
     """Attempts for the examinees the start phase did not reach, copied in bulk from one it started (the same
     paper, the same deadline): the autosave and submit capacity phases then have an attempt per examinee
     however slow the start was. With ``exam_id`` (another exam of the same blueprint), an attempt on that exam
-    for every examinee, copied the same way. Returns token index -> attempt id for the new ones."""
+    for every examinee, copied the same way. A copy is open, whatever its template's state now (a template the
+    submit phase finished would give copies that a submit only reads). Returns token index -> attempt id for the
+    new ones."""
     from sqlalchemy import func, insert, select, text
 
     from exam.accounts.models import User
@@ -256,6 +263,7 @@ def clone_attempts(app, usernames: list[str], started: dict[int, str], exam_id: 
         next_id = conn.execute(select(func.max(a_table.c.id))).scalar() + 1
         made = {index: next_id + k for k, index in enumerate(todo)}
         exam = {"exam_id": exam_id} if exam_id is not None else {}
+        attempt.update(status="in_progress", finished_at=None, finished_by=None, score=None, passed=None, band=None)
         conn.execute(insert(a_table), [dict(attempt, id=made[i], user_id=ids[usernames[i]], **exam) for i in todo])
         conn.execute(insert(i_table), [{**{k: v for k, v in item.items() if k != "id"}, "attempt_id": aid}
                                        for aid in made.values() for item in items])
@@ -311,9 +319,23 @@ def _cpu_from_acks(row: dict, run, acks: list[dict], kind: str) -> None:
         row["cpu_requests"] = sum(1 for t in times if spent["from"] <= t <= spent["to"])
 
 
+def submit_phases(ctx) -> int:
+    """How many times the submit capacity phase runs (its figure: the median phase's)."""
+    return 1 if ctx.quick else SUBMIT_PHASES
+
+
+def median_phase(ratios: list[float | None]) -> int:
+    """The index of the phase whose ratio is the median (the lower of the two middle ones for an even count; a
+    phase without a ratio counts as 0)."""
+    order = sorted(range(len(ratios)), key=lambda i: ratios[i] or 0.0)
+    return order[(len(order) - 1) // 2]
+
+
 def estimate_seconds(ctx) -> int:
-    # capacity phases (3 x 10 s), R0 next to two of them, profiles, the rush, the check
-    return ctx.seconds(RUSH_SECONDS + 60, 140) + 2 * (R0_NEAR_SECONDS + 2)
+    # capacity phases (3 x 10 s), R0 next to two of them, the submit phase's repetitions (a copy of the papers,
+    # R0 next to it, the phase), profiles, the rush, the check
+    return (ctx.seconds(RUSH_SECONDS + 60, 140) + 2 * (R0_NEAR_SECONDS + 2)
+            + (submit_phases(ctx) - 1) * (R0_NEAR_SECONDS + 12))
 
 
 def run(ctx):
@@ -355,6 +377,16 @@ def run(ctx):
     r0_near["submit"] = _r0_near(ctx, "submit")
     submit_run, submit_acks = _phase(ctx, "submit", "submit", exam_a, run_time=10, max_requests=started,
                                      users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(assigned)})
+    template = {int(r["token"]): r["attempt"] for r in start_acks if r["k"] == "start"}
+    repeated = []  # the submit phase again: (exam, R0 next to it, run, acks)
+    for k in range(2, submit_phases(ctx) + 1):
+        exam_k = create_exam(ctx.app, f"基准测试:容量(提交{k})", closes_in_seconds=3600, time_limit_minutes=60)
+        assigned_k = ctx.work_dir / f"attempts-submit-{k}.txt"
+        assigned_k.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
+                                                                                 exam_id=exam_k).items()))
+        near_k = _r0_near(ctx, f"submit-{k}")
+        repeated.append((exam_k, near_k, *_phase(ctx, f"submit-{k}", "submit", exam_k, run_time=10, max_requests=n,
+                                                 users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(assigned_k)})))
     rows = [
         ctx.row(start_run, "POST /exams/[id]/attempts", label="capacity: start (POST /exams/[id]/attempts)"),
         ctx.row(save_run, "PUT /attempts/[id]/items/[pos]", label="capacity: autosave (PUT .../items/[pos])"),
@@ -363,16 +395,32 @@ def run(ctx):
     for row, run, acks, kind in zip(rows, (start_run, save_run, submit_run), (start_acks, save_acks, submit_acks),
                                     ("start", "save", "submit"), strict=True):
         _cpu_from_acks(row, run, acks, kind)
-    autosave_row, submit_row = rows[1], rows[2]
-    if note := _from_acks(submit_row, submit_acks, "submit", ctx.r0):
-        notes.append(note)
+    autosave_row = rows[1]
+    phases = [(exam_a, r0_near["submit"], submit_run, submit_acks, rows[2])]
+    for exam_k, near_k, run_k, acks_k in repeated:
+        row_k = ctx.row(run_k, "POST /attempts/[id]/submit", label="capacity: submit (POST .../submit)")
+        _cpu_from_acks(row_k, run_k, acks_k, "submit")
+        phases.append((exam_k, near_k, run_k, acks_k, row_k))
+    phase_notes = [_from_acks(row, acks, "submit", ctx.r0) for _, _, _, acks, row in phases]
+    chosen = median_phase([row.get("ratio_to_r0") for *_, row in phases])
+    _, r0_near["submit"], submit_run, _, submit_row = phases[chosen]
+    rows[2] = submit_row
+    if phase_notes[chosen]:
+        notes.append(phase_notes[chosen])
+    if len(phases) > 1:
+        notes.append(f"submit: the phase ran {len(phases)} times, each on its own exam with R0 measured next to it; "
+                     f"the table shows the median one (phase {chosen + 1}). Each phase: " + "; ".join(
+                         f"{i + 1}: {row.get('requests') or 0:,} submits, {row.get('rps') or 0:,.0f}/s, "
+                         f"{row.get('ratio_to_r0') or 0:.3f} × the run's R0, "
+                         f"{(row.get('rps') or 0) / near:.3f} × the R0 next to it ({near:,.0f}/s)"
+                         if near else f"{i + 1}: {row.get('rps') or 0:,.0f}/s, {row.get('ratio_to_r0') or 0:.3f} × R0"
+                         for i, (_, near, _, _, row) in enumerate(phases)) + ".")
     autosave_row["goal"] = f"≥ {AUTOSAVE_GOAL} × R0"
     autosave_row["goal_met"] = (autosave_row.get("ratio_to_r0") or 0) >= AUTOSAVE_GOAL
     submit_row["goal"] = f"≥ {SUBMIT_GOAL} × R0"
     submit_row["goal_met"] = (submit_row.get("ratio_to_r0") or 0) >= SUBMIT_GOAL
     exam_a2 = create_exam(ctx.app, "基准测试:容量(剖析)", closes_in_seconds=3600, time_limit_minutes=60)
     profiled = ctx.work_dir / "attempts-profiled.txt"
-    template = {int(r["token"]): r["attempt"] for r in start_acks if r["k"] == "start"}
     profiled.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
                                                                            exam_id=exam_a2).items()))
     profile_acks: list[dict] = []
@@ -403,9 +451,11 @@ def run(ctx):
     in_last_minute = sum(1 for t in submit_times if close_at - 60 <= t <= close_at)
 
     # 3. the database check --------------------------------------------------------------------------------
+    submit_acks = [r for _, _, _, acks, _ in phases for r in acks]
     all_acks = start_acks + save_acks + submit_acks + profile_acks + rush_acks
     expect_finished = {str(r["attempt"]) for r in submit_acks + profile_acks + rush_acks if r["k"] == "submit"}
-    check = check_database(ctx.app, [exam_a, exam_a2, exam_b], all_acks, expect_finished)
+    check = check_database(ctx.app, [exam_a, *(exam for exam, *_ in phases[1:]), exam_a2, exam_b], all_acks,
+                           expect_finished)
     rush_starts = {str(r["attempt"]) for r in rush_acks if r["k"] == "start"}
     rush_submits = {str(r["attempt"]) for r in rush_acks if r["k"] == "submit"}
     server_errors = sum(r.get("server_errors") or 0 for r in rows)

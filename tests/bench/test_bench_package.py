@@ -220,3 +220,45 @@ def test_a_repeated_phase_is_reported_with_its_cpu_worker_share_and_cost_against
     assert text.startswith("phase 2: 1000 submits, 482/s, R0 2157/s, 0.223 × R0")
     assert "busy 86%, busiest worker 50%" in text and "machine ÷ load tool 10.00" in text
     assert line({"rep": 3, "error": "too few submits or no R0"}) == "phase 3: too few submits or no R0"
+
+
+def test_the_submit_figure_is_the_median_of_its_phases():
+    from bench.scenarios.exam_day import median_phase
+
+    assert median_phase([0.30, 0.20, 0.40]) == 0
+    assert median_phase([None, 0.50, 0.10]) == 2  # no figure counts as 0
+    assert median_phase([0.25, 0.35]) == 0  # an even count: the lower middle
+    assert median_phase([0.31]) == 0
+
+
+def test_papers_copied_for_another_submit_phase_are_open_whatever_their_template_became(app, make_user):
+    """The submit phase's repetitions copy a paper the first phase has already finished: the copies must be open
+    (a finished copy would only be read by its submit, and the phase would measure nothing)."""
+    from sqlalchemy import select
+
+    from bench.scenarios.exam_day import clone_attempts
+    from exam.exams import operations as ops
+    from exam.exams.models import Attempt, AttemptItem
+    from exam.extensions import db
+    from tests.exams import factories as f
+
+    first, second = make_user("A0001"), make_user("A0002")
+    with app.app_context():
+        f.standard_bank()
+        exam, other = f.published_exam(), f.published_exam()
+        db.session.commit()
+        attempt = ops.start_attempt(exam, db.session.get(type(first), first.id))
+        db.session.commit()
+        ops.finish_attempt(attempt, by="examinee")
+        db.session.commit()
+        template, other_id = attempt.id, other.id
+        assert attempt.status == "submitted" and attempt.score is not None
+    made = clone_attempts(app, [first.username, second.username], {0: str(template)}, exam_id=other_id)
+    with app.app_context():
+        copies = [db.session.get(Attempt, int(a)) for a in made.values()]
+        assert sorted(c.user_id for c in copies) == sorted([first.id, second.id])
+        for copy in copies:
+            assert (copy.exam_id, copy.status, copy.finished_at, copy.finished_by, copy.score, copy.passed,
+                    copy.band) == (other_id, "in_progress", None, None, None, None, None)
+            items = db.session.scalars(select(AttemptItem).where(AttemptItem.attempt_id == copy.id)).all()
+            assert len(items) == len(db.session.get(Attempt, template).items) > 0
