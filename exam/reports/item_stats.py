@@ -18,9 +18,9 @@
   from their answers, to the kept ones (``pending_item_rows``), so the report is exact at every moment; any other
   change of a person's result on the exam folds first, so the sums it moves are kept ones. SQLite adds a first
   result's sums with it.
-* Sums are additive, so an attempt's may be subtracted from another shard than the one that holds them (its own,
-  ``attempt_id % SHARDS``, after a fold put them in the fold's): a row is deleted only when its count and every sum
-  are nil, and readers leave out a (version, choice) whose shards add up to no answer.
+* Sums are additive, so on PostgreSQL an attempt's may be subtracted from another shard than the one that holds them
+  (its own, ``attempt_id % SHARDS``, after a fold put them in the fold's): a row there is deleted only when its
+  count and every sum are nil, and readers leave out a (version, choice) whose shards add up to no answer.
 * The item sums of an attempt can only be subtracted exactly while its answers are unchanged; when the answers
   of a counting attempt change (a hand grade or regrade of an attempt that already counts), when the exam has no
   aggregates yet, or when its counting rule changed, the exam is marked and rebuilt once, just before the
@@ -341,10 +341,14 @@ def pending_item_rows(exam_id: int, dialect: str):
     return select(rows.c.question_version_id, rows.c.choice, rows.c.position, *(rows.c[name] for name in SUMS))
 
 
-# Rows a subtraction emptied: no answer and every sum nil (within what adding and subtracting floats leaves)
-_delete_emptied = delete(ExamItemStat).where(
-    ExamItemStat.exam_id == bindparam("exam_id", type_=Integer), ExamItemStat.n == 0,
-    *(func.abs(getattr(ExamItemStat, name)) < 1e-9 for name in SUMS if name != "n"))
+# Rows a subtraction emptied. SQLite: no answer (one shard, which every addition and subtraction of the exam's sums
+# goes to). PostgreSQL: no answer and every sum nil (within what adding and subtracting floats leaves), since an
+# attempt's sums may be subtracted from another shard than the fold added them to.
+_DELETE_EMPTIED = {
+    postgresql: delete(ExamItemStat).where(
+        ExamItemStat.exam_id == bindparam("exam_id", type_=Integer), ExamItemStat.n == 0,
+        *((func.abs(getattr(ExamItemStat, name)) < 1e-9 for name in SUMS if name != "n") if postgresql else ()))
+    for postgresql in (False, True)}
 _add_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, 1)),
                                "exam_id", "attempt_id", "percent")
 _subtract_attempt_items = _Compiled(lambda dialect: _items_upsert(dialect, _attempt_item_rows(dialect, -1)),
@@ -427,7 +431,7 @@ def attempt_changed(session: Session, attempt_ids: list[int], looked_up: list[tu
             # a shard emptied by the subtraction: no answer, and every sum nil (on PostgreSQL an attempt's sums
             # may be subtracted from another shard than the fold added them to; a shard written before shards
             # existed may stay negative: such rows are kept, their sums still add up with the others')
-            session.execute(_delete_emptied, {"exam_id": exam_id})
+            session.execute(_DELETE_EMPTIED[postgresql], {"exam_id": exam_id})
     for exam_id, users in sorted(first_results.items()):  # the first results, one or two statements per exam
         if exam_id in pending:  # marked by a later row: rebuilt from the raw rows anyway
             continue
