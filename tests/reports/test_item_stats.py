@@ -109,12 +109,7 @@ def test_kept_aggregates_equal_a_rebuild_and_a_count_from_raw_rows(app, make_use
 
         exam = db.session.get(Exam, exam.id)
         kept_stats = reports.exam_stats(exam)  # (the marked results' sums counted by the reader)
-        incremental = _kept(exam.id)
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
 
         counted = reports.raw_exam_stats(exam)
         try:
@@ -241,12 +236,7 @@ def test_sums_kept_before_the_shards_still_add_up_when_a_resit_takes_their_place
         shards = db.session.scalars(select(ExamItemStat.shard).where(ExamItemStat.exam_id == exam.id,
                                                                      ExamItemStat.n < 0)).all()
         assert set(shards) == {attempts[0] % count}  # the first attempt subtracted in its own shard
-        incremental = _kept(exam.id)
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
 
 
 def _finish_first(exam, user_id, papers, pick: int = 0, number: int = 1) -> int:
@@ -256,6 +246,28 @@ def _finish_first(exam, user_id, papers, pick: int = 0, number: int = 1) -> int:
     ops.finish_attempt(db.session.get(Attempt, attempt.id), by="examinee")
     db.session.commit()
     return attempt.id
+
+
+def _same_as_a_rebuild(exam_id: int) -> None:
+    """The kept rows and item sums (the marked results' added first) equal those a rebuild from the raw rows gives."""
+    incremental = _kept(exam_id)
+    item_stats.rebuild([exam_id])
+    db.session.commit()
+    rebuilt = _kept(exam_id)
+    assert incremental[0] == rebuilt[0]
+    _same_sums(incremental[1], rebuilt[1])
+
+
+def _marking_exam(**exam):
+    """A paper and an exam on a database that marks first results (PostgreSQL; the test is skipped on SQLite, which
+    adds a first result's item sums with it), this process's count of marked results cleared."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite adds a first result's item sums with it: one writer at a time, one shard")
+    papers = rf.paper(rf.bank())
+    exam = rf.exam(**exam)
+    db.session.commit()
+    item_stats._marked.clear()
+    return papers, exam
 
 
 def _marked_count(exam_id: int) -> int:
@@ -281,25 +293,16 @@ def test_first_results_on_postgresql_are_marked_and_their_item_sums_added_in_bul
     people = [make_user(name=f"考生{i}").id for i in range(4)]
     monkeypatch.setattr(item_stats, "FOLD_EVERY", 3)
     with app.test_request_context(method="POST"):
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite adds a first result's item sums with it: one writer at a time")
-        papers = rf.paper(rf.bank())
-        exam = rf.exam()
-        db.session.commit()
-        item_stats._marked.clear()
+        papers, exam = _marking_exam()
         for done, user_id in enumerate(people, start=1):
             _finish_first(exam, user_id, papers, pick=done)
             expected_marked = done % 3  # the third's transaction added the three marked rows' sums
             assert _marked_count(exam.id) == expected_marked, done
             assert (_kept_rows(exam.id) > 0) is (done >= 3), done
             _reader_counts_the_answers(exam.id)
-        incremental = _kept(exam.id)  # the fourth's added by the fold
+        item_stats.fold(db.session, exam.id)  # the fourth's
         assert _marked_count(exam.id) == 0
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
 
 
 def test_a_resit_after_a_marked_first_result_counts_each_attempt_once(app, make_user):
@@ -317,12 +320,7 @@ def test_a_resit_after_a_marked_first_result_counts_each_attempt_once(app, make_
         _finish_first(exam, user_id, papers, pick=1, number=2)  # the resit: the last counts
         assert _marked_count(exam.id) == 0  # (PostgreSQL: added before the counted attempt moved)
         _reader_counts_the_answers(exam.id)
-        incremental = _kept(exam.id)
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
 
 
 def test_two_folds_at_once_add_each_marked_result_once(app, make_user):
@@ -334,12 +332,7 @@ def test_two_folds_at_once_add_each_marked_result_once(app, make_user):
 
     people = [make_user(name=f"考生{i}").id for i in range(3)]
     with app.test_request_context(method="POST"):
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite: one writer at a time")
-        papers = rf.paper(rf.bank())
-        exam = rf.exam()
-        db.session.commit()
-        item_stats._marked.clear()
+        papers, exam = _marking_exam()
         for i, user_id in enumerate(people):
             _finish_first(exam, user_id, papers, pick=i)
         assert _marked_count(exam.id) == len(people)
@@ -366,12 +359,7 @@ def test_two_folds_at_once_add_each_marked_result_once(app, make_user):
         assert _marked_count(exam.id) == 0
         answers = len(people) * len(papers)
         assert sum(db.session.scalars(select(ExamItemStat.n).where(ExamItemStat.exam_id == exam.id))) == answers
-        incremental = _kept(exam.id)
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
 
 
 def test_sums_subtracted_from_another_shard_than_the_fold_added_them_to_still_add_up(app, make_user, monkeypatch):
@@ -382,12 +370,7 @@ def test_sums_subtracted_from_another_shard_than_the_fold_added_them_to_still_ad
     user_id = make_user(name="考生").id
     other = make_user(name="考生乙").id
     with app.test_request_context(method="POST"):
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite adds a first result's item sums with it: one shard")
-        papers = rf.paper(rf.bank())
-        exam = rf.exam(counting_attempt="last", max_attempts=2)
-        db.session.commit()
-        item_stats._marked.clear()
+        papers, exam = _marking_exam(counting_attempt="last", max_attempts=2)
         first = _finish_first(exam, user_id, papers, pick=0)
         own = first % item_stats.SHARDS
         shards = iter([(own + 1) % item_stats.SHARDS, own])
@@ -400,9 +383,4 @@ def test_sums_subtracted_from_another_shard_than_the_fold_added_them_to_still_ad
             ExamItemStat.exam_id == exam.id, ExamItemStat.shard == own)).all()
         assert any(n == 0 and abs(sy) > 1e-9 for n, sy in kept_rows), kept_rows  # (what this test is about)
         _reader_counts_the_answers(exam.id)
-        incremental = _kept(exam.id)
-        item_stats.rebuild([exam.id])
-        db.session.commit()
-        rebuilt = _kept(exam.id)
-        assert incremental[0] == rebuilt[0]
-        _same_sums(incremental[1], rebuilt[1])
+        _same_as_a_rebuild(exam.id)
