@@ -277,11 +277,10 @@ def _build_add_results_items(dialect: str):
 _add_results_items = _Compiled(_build_add_results_items, "exam_id", "user_ids")
 
 
-def _pending_results(exam_id=None):
-    """The exam's ``exam_results`` rows marked ``sums_pending`` (the exam a bound parameter unless given)."""
-    exam = bindparam("exam_id", None, type_=Integer) if exam_id is None else exam_id
+def _pending_results(exam_id: int):
+    """The exam's ``exam_results`` rows marked ``sums_pending``."""
     return (select(ExamResult.exam_id, ExamResult.attempt_id, ExamResult.percent)
-            .where(ExamResult.exam_id == exam, ExamResult.sums_pending))
+            .where(ExamResult.exam_id == exam_id, ExamResult.sums_pending))
 
 
 def _build_fold(dialect: str):
@@ -297,12 +296,6 @@ def _build_fold(dialect: str):
 
 
 _fold = _Compiled(_build_fold, "exam_id", "shard")
-# SQLite (no writes in a WITH; one writer at a time): the sums added, then the marks cleared
-_add_pending_items = _Compiled(
-    lambda dialect: _items_upsert(dialect, _counted_item_rows(_pending_results().subquery(), dialect)), "exam_id")
-_unmark = _Compiled(lambda dialect: update(ExamResult).where(
-    ExamResult.exam_id == bindparam("exam_id", None, type_=Integer), ExamResult.sums_pending).values(
-    sums_pending=False), "exam_id")
 FOLD_EVERY = 500  # first results of an exam marked by a process before it adds their sums (see ``attempt_changed``)
 _marked: dict[int, int] = {}  # this process's marked first results per exam since its last fold
 _marked_lock = threading.Lock()
@@ -310,12 +303,9 @@ _marked_lock = threading.Lock()
 
 def fold(session: Session, exam_id: int) -> None:
     """Add the item sums of the exam's rows marked ``sums_pending`` to the kept sums, and unmark them (in the
-    session's transaction)."""
+    session's transaction). Nothing to do on SQLite, which never marks a row."""
     if session.connection().dialect.name == "postgresql":
         _fold(session, exam_id=exam_id, shard=_fold_shard())
-    else:
-        _add_pending_items(session, exam_id=exam_id)
-        _unmark(session, exam_id=exam_id)
 
 
 def _fold_shard() -> int:
