@@ -275,6 +275,14 @@ def clone_attempts(app, usernames: list[str], started: dict[int, str], exam_id: 
     return {i: str(a) for i, a in made.items()}
 
 
+def _copies(ctx, template: dict[int, str], exam_id: int, path: Path) -> Path:
+    """An open copy of the template's paper on the exam for every examinee (``clone_attempts``), listed in ``path``
+    for the load tool (token index, attempt id)."""
+    path.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
+                                                                       exam_id=exam_id).items()))
+    return path
+
+
 def _phase(ctx, name: str, mode: str, exam_id: int, *, run_time: int, max_requests: int, users: int,
            spawn_rate: float | None = None, extra: dict | None = None):
     ack_file = ctx.work_dir / f"acks-{name}.jsonl"
@@ -381,9 +389,7 @@ def run(ctx):
     repeated = []  # the submit phase again: (exam, R0 next to it, run, acks)
     for k in range(2, submit_phases(ctx) + 1):
         exam_k = create_exam(ctx.app, f"基准测试:容量(提交{k})", closes_in_seconds=3600, time_limit_minutes=60)
-        assigned_k = ctx.work_dir / f"attempts-submit-{k}.txt"
-        assigned_k.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
-                                                                                 exam_id=exam_k).items()))
+        assigned_k = _copies(ctx, template, exam_k, ctx.work_dir / f"attempts-submit-{k}.txt")
         near_k = _r0_near(ctx, f"submit-{k}")
         repeated.append((exam_k, near_k, *_phase(ctx, f"submit-{k}", "submit", exam_k, run_time=10, max_requests=n,
                                                  users=HTTP_USERS, extra={"BENCH_ATTEMPTS_FILE": str(assigned_k)})))
@@ -420,9 +426,7 @@ def run(ctx):
     submit_row["goal"] = f"≥ {SUBMIT_GOAL} × R0"
     submit_row["goal_met"] = (submit_row.get("ratio_to_r0") or 0) >= SUBMIT_GOAL
     exam_a2 = create_exam(ctx.app, "基准测试:容量(剖析)", closes_in_seconds=3600, time_limit_minutes=60)
-    profiled = ctx.work_dir / "attempts-profiled.txt"
-    profiled.write_text("".join(f"{t}\t{a}\n" for t, a in clone_attempts(ctx.app, ctx.usernames, template,
-                                                                           exam_id=exam_a2).items()))
+    profiled = _copies(ctx, template, exam_a2, ctx.work_dir / "attempts-profiled.txt")
     profile_acks: list[dict] = []
 
     def _submit_rest():
@@ -458,7 +462,8 @@ def run(ctx):
                            expect_finished)
     rush_starts = {str(r["attempt"]) for r in rush_acks if r["k"] == "start"}
     rush_submits = {str(r["attempt"]) for r in rush_acks if r["k"] == "submit"}
-    server_errors = sum(r.get("server_errors") or 0 for r in rows)
+    other_phases = [row for *_, row in phases if row is not submit_row]  # their 5xx count too
+    server_errors = sum(r.get("server_errors") or 0 for r in rows + other_phases)
     zero_loss = (len(rush_starts) == n and len(rush_submits) == n and started > 0
                  and check["lost_answers"] == 0 and check["attempts_missing"] == 0
                  and check["acknowledged_but_not_finished"] == 0 and check["examinees_with_two_attempts"] == 0
